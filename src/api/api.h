@@ -1,0 +1,23 @@
+/*
+ * api: the HTTP routes of ferry — the one route table — and the context every
+ * handler reaches through http_req_app().
+ */
+#ifndef FERRY_API_API_H
+#define FERRY_API_API_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "http/router.h"
+#include "store/store.h"
+
+struct api_ctx {
+    const config *cfg; /* borrowed */
+    store_pool *pool;  /* borrowed */
+    int db_wait_ms;    /* how long a request waits for a database connection */
+};
+
+/* The route table (static; valid for the life of the process). */
+const struct route *api_routes(size_t *n);
+
+#endif

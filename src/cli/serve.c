@@ -1,0 +1,184 @@
+/*
+ * serve: `ferry serve` — check the database, start the HTTP server, and on
+ * SIGTERM or SIGINT shut down gracefully:
+ *
+ *   1. stop accepting connections (the listening socket is closed at once, so a
+ *      load balancer sees the process leave);
+ *   2. let in-flight requests finish, for at most http.shutdown_timeout_sec
+ *      (a second signal cuts the wait short);
+ *   3. close connections and the database, exit 0.
+ *
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwait, so no work happens in a signal handler.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "store/migrate.h"
+
+/* How long a request waits for a pooled database connection. */
+#define DB_WAIT_MS 5000
+
+static const char serve_usage[] =
+    "usage: ferry serve [--migrate] [OPTIONS]\n\n"
+    "Serve the HTTP API. Refuses to start on a database with pending migrations\n"
+    "unless --migrate is given. SIGTERM or SIGINT stops it gracefully.\n\n"
+    "  --migrate              create the database if needed and apply pending migrations\n";
+
+static void log_migration(const struct migration *m, void *ctx)
+{
+    (void)ctx;
+    log_info("migration applied", LF_INT("version", m->version), LF_STR("name", m->name));
+}
+
+/* Check (and with migrate, bring) the schema to this binary's version. */
+static int prepare_database(const struct cli *c, int migrate)
+{
+    store *s = NULL;
+    struct migrate_status st;
+    int rc = cli_open_store(c, migrate, &s);
+    if (rc != CLI_OK) {
+        if (rc == CLI_NOT_READY)
+            cli_error("create it with `ferry db init`, or start with `ferry serve --migrate`");
+        return rc;
+    }
+    if (migrate_get_status(s, &st) < 0) {
+        cli_error("cannot read the schema version: %s", store_errmsg(s));
+        rc = CLI_FAIL;
+    } else if (st.unknown) {
+        cli_error("database %s has a newer schema (version %d) than this ferry knows (%d); "
+                  "upgrade ferry",
+                  cli_database_display(c), st.current, st.latest);
+        rc = CLI_NOT_READY;
+    } else if (st.pending && !migrate) {
+        cli_error("database %s has %d pending migration%s (schema version %d, latest %d); run "
+                  "`ferry db migrate` or start with `ferry serve --migrate`",
+                  cli_database_display(c), st.pending, st.pending == 1 ? "" : "s", st.current,
+                  st.latest);
+        rc = CLI_NOT_READY;
+    } else if (st.pending && migrate_apply(s, NULL, log_migration, NULL) < 0) {
+        cli_error("migration failed: %s", store_errmsg(s));
+        rc = CLI_FAIL;
+    }
+    store_close(s);
+    return rc;
+}
+
+static double elapsed_sec(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* After the first signal: wait for in-flight requests, bounded. */
+static void drain(http_server *srv, const sigset_t *sigs, int timeout_sec)
+{
+    struct timespec start, tick = {0, 50 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (http_server_inflight(srv) > 0) {
+        if (elapsed_sec(&start) >= timeout_sec) {
+            log_warn("shutdown timeout: abandoning requests",
+                     LF_INT("in_flight", http_server_inflight(srv)));
+            return;
+        }
+        int sig = sigtimedwait(sigs, NULL, &tick);
+        if (sig > 0) {
+            log_warn("second signal: stopping now", LF_STR("signal", strsignal(sig)),
+                     LF_INT("in_flight", http_server_inflight(srv)));
+            return;
+        }
+    }
+}
+
+static int run_server(const struct cli *c, store_pool *pool)
+{
+    const config *cfg = c->cfg;
+    struct api_ctx ctx = {cfg, pool, DB_WAIT_MS};
+    struct http_server_options opt = {0};
+    char why[512];
+    http_server *srv = NULL;
+    sigset_t sigs;
+    int sig = 0;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by the server's threads */
+    signal(SIGPIPE, SIG_IGN);
+
+    opt.host = config_str(cfg, CFG_HTTP_HOST);
+    opt.port = (int)config_int(cfg, CFG_HTTP_PORT);
+    opt.threads = (int)config_int(cfg, CFG_HTTP_THREADS);
+    opt.max_connections = (int)config_int(cfg, CFG_HTTP_MAX_CONNECTIONS);
+    opt.timeout_sec = (int)config_int(cfg, CFG_HTTP_TIMEOUT_SEC);
+    opt.max_header_bytes = (size_t)config_int(cfg, CFG_HTTP_MAX_HEADER_BYTES);
+    opt.default_body_limit = (size_t)config_int(cfg, CFG_HTTP_MAX_BODY_BYTES);
+    opt.routes = api_routes(&opt.nroutes);
+    opt.app = &ctx;
+    if (http_server_start(&opt, &srv, why, sizeof why) < 0) {
+        cli_error("%s", why);
+        return CLI_FAIL;
+    }
+    metrics_set_backend(http_server_metrics(srv),
+                        store_pool_backend(pool) == STORE_POSTGRESQL ? "postgresql" : "sqlite");
+    log_info("listening", LF_STR("host", opt.host), LF_INT("port", http_server_port(srv)),
+             LF_STR("database", cli_database_display(c)), LF_STR("version", FERRY_VERSION),
+             LF_INT("pid", getpid()));
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    log_info("shutting down", LF_STR("signal", strsignal(sig)),
+             LF_INT("in_flight", http_server_inflight(srv)));
+    http_server_quiesce(srv);
+    drain(srv, &sigs, (int)config_int(cfg, CFG_HTTP_SHUTDOWN_TIMEOUT_SEC));
+    http_server_stop(srv);
+    log_info("stopped");
+    return CLI_OK;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct cli c;
+    int migrate = 0;
+    store_pool *pool = NULL;
+    const struct cli_opt opts[] = {{"--migrate", NULL, &migrate, "apply pending migrations"}};
+    int rc = cli_setup(argc, argv, opts, 1, 0, serve_usage, &c);
+    if (rc < 0)
+        return CLI_OK;
+    if (rc != CLI_OK)
+        return rc;
+    rc = prepare_database(&c, migrate);
+    if (rc != CLI_OK)
+        goto out;
+
+    char why[512];
+    struct store_options sopt = {0};
+    sopt.busy_timeout_ms = (int)config_int(c.cfg, CFG_DATABASE_BUSY_TIMEOUT_MS);
+    int pool_size = (int)config_int(c.cfg, CFG_DATABASE_POOL_SIZE);
+    if (pool_size == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        int threads = (int)config_int(c.cfg, CFG_HTTP_THREADS);
+        pool_size = (threads ? threads : (int)(cores > 0 ? cores : 1)) + 2;
+    }
+    if (store_pool_open(config_str(c.cfg, CFG_DATABASE_URL), &sopt, pool_size, &pool, why,
+                        sizeof why) < 0) {
+        cli_error("cannot open database %s: %s", cli_database_display(&c), why);
+        rc = CLI_FAIL;
+        goto out;
+    }
+    rc = run_server(&c, pool);
+out:
+    store_pool_close(pool);
+    cli_free(&c);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * http_int.h: internals shared by server.c (libmicrohttpd glue) and request.c
+ * (the handler-facing request and reply functions). No other module includes it.
+ *
+ * A request's states:
+ *
+ *   begun (URI callback: raw target stored, in-flight counted)
+ *     -> headers (first access call: id, header size, route, body limit)
+ *     -> body (zero or more upload chunks into `body`, or discarded after an error)
+ *     -> answered (handler or early error queued exactly one MHD response)
+ *     -> completed (notify-completed callback: access log, metrics, freed)
+ */
+#ifndef FERRY_HTTP_HTTP_INT_H
+#define FERRY_HTTP_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+
+#define HTTP_MAX_RESPONSE_HEADERS 16
+#define HTTP_REQUEST_ID_MAX       128
+
+struct http_header {
+    const char *name;
+    const char *value;
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    int listen_fd; /* -1 once quiesced */
+    int port;
+    struct http_server_options opt;
+    metrics *metrics;
+};
+
+struct http_req {
+    struct arena arena;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    uint64_t start_usec;
+
+    const char *method;
+    const char *target; /* raw request target */
+    const char *path;   /* raw path (arena copy, up to '?') */
+    const char *query;  /* raw query after '?', or "" */
+    char id[HTTP_REQUEST_ID_MAX + 1];
+    char peer[64];
+
+    int headers_seen; /* the first access call happened */
+    struct route_match match;
+    int matched;                           /* match is valid */
+    const char *params[ROUTER_MAX_PARAMS]; /* decoded values of match.params */
+    size_t body_limit;
+    struct buf body;
+    uint64_t discarded;    /* body bytes dropped after an early error */
+    int early_err;         /* ERR_* decided before the handler (413, 404, ...), 0 if none */
+    const char *early_msg; /* message for early_err, or NULL */
+    char allow[64];        /* Allow header for 405 */
+
+    struct http_header headers[HTTP_MAX_RESPONSE_HEADERS];
+    size_t nheaders;
+    int status;         /* queued status, 0 until answered */
+    int queue_failed;   /* MHD refused the response */
+    uint64_t bytes_out; /* body bytes (counted when known or streamed) */
+
+    struct http_stream *stream; /* the streaming body, while both exist */
+
+    int query_parsed;
+    size_t nquery;
+    const char **query_keys;
+    const char **query_values;
+};
+
+/* A streamed response body (request.c); freed by libmicrohttpd's free callback. */
+struct http_stream;
+
+/* Detach the request from its stream when the request completes first. */
+void http_stream_detach(struct http_stream *s);
+
+/* Percent-decode n bytes of s into the arena; '+' becomes a space when plus is
+ * set. Invalid escapes are kept literally. Writes the decoded length to *len.
+ * Never NULL. */
+char *http_decode(struct arena *a, const char *s, size_t n, int plus, size_t *len);
+
+/* Monotonic microseconds. */
+uint64_t http_now_usec(void);
+
+/* Add the standard headers (X-Request-Id and those set by the handler) to resp
+ * and queue it; records the status. Takes resp (destroys our reference). */
+void http_queue(http_req *r, int status, struct MHD_Response *resp);
+
+#endif

@@ -1,0 +1,112 @@
+// Helpers for the end-to-end tests: run the real ferry binary (the sanitized build
+// unless FERRY_BIN says otherwise) in a temporary directory, on a free port, with a
+// temporary SQLite database, and talk to it over HTTP or raw sockets.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+
+export const BIN = resolve(process.env.FERRY_BIN || 'build/san/ferry');
+
+// The environment ferry sees: the test runner's, without any ferry settings, so a
+// developer's FERRY_* or DATABASE_URL cannot change what a test means.
+export function cleanEnv(extra = {}) {
+  const env = {};
+  const seeds = new Set(['DATABASE_URL', 'APIKEY', 'MAIN_SCHEMA', 'DB_HOST', 'DB_PORT',
+    'DB_NAME', 'DB_USER', 'DB_PASS']);
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('FERRY_') && !seeds.has(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
+}
+
+// Run a ferry command to completion: { status, stdout, stderr }.
+export function runFerry(args, { cwd, env = {} } = {}) {
+  const r = spawnSync(BIN, args, { cwd: cwd || tempDir(), env: cleanEnv(env), encoding: 'utf8',
+    timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+// Parse the JSON log lines in text; lines that are not JSON are ignored.
+export function logLines(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { out.push(JSON.parse(line)); } catch { /* not a log line */ }
+  }
+  return out;
+}
+
+// Start `ferry serve` and wait for its "listening" line. Returns a handle with
+// url, port, dir, the stderr so far (stderr()), and stop(signal) -> exit code.
+export async function startFerry({ args = [], env = {}, migrate = true, dir } = {}) {
+  dir = dir || tempDir();
+  const argv = ['serve', '--port', '0', '--database', `sqlite:${join(dir, 'ferry.db')}`,
+    ...(migrate ? ['--migrate'] : []), ...args];
+  const proc = spawn(BIN, argv, { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  const port = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`ferry did not start:\n${err}`)), 30_000);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const hit = logLines(err).find((l) => l.msg === 'listening');
+      if (hit) { clearTimeout(timer); res(hit.port); }
+    });
+    exited.then(({ code }) => { clearTimeout(timer); rej(new Error(`ferry exited ${code}:\n${err}`)); });
+  });
+  return {
+    proc, dir, port,
+    url: `http://127.0.0.1:${port}`,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const r = await exited;
+      return r.code;
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+// Send raw bytes on a new connection; resolves with everything the server sent
+// until it closed the connection or timeoutMs passed.
+export function rawRequest(port, data, { timeoutMs = 5000 } = {}) {
+  return new Promise((res, rej) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => { sock.destroy(); res(got); }, timeoutMs);
+    sock.on('connect', () => sock.write(data));
+    sock.on('data', (d) => { got += d.toString('latin1'); });
+    sock.on('end', () => { clearTimeout(timer); res(got); });
+    sock.on('error', (e) => { clearTimeout(timer); if (got) res(got); else rej(e); });
+  });
+}
+
+// Open a connection and keep it: for requests sent in pieces.
+export function openSocket(port) {
+  return new Promise((res, rej) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    const closed = new Promise((r) => sock.on('close', () => r(got)));
+    sock.on('data', (d) => { got += d.toString('latin1'); });
+    sock.on('connect', () => res({ sock, received: () => got, closed }));
+    sock.on('error', rej);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The status code of a raw HTTP response.
+export function statusOf(raw) {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
+  return m ? Number(m[1]) : 0;
+}
