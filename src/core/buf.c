@@ -20,6 +20,15 @@ void buf_init(struct buf *b, size_t limit)
     b->limit = limit;
 }
 
+void buf_init_fixed(struct buf *b, char *storage, size_t size)
+{
+    b->data = storage;
+    b->len = 0;
+    b->cap = size;
+    b->limit = size - 1;
+    storage[0] = '\0';
+}
+
 void buf_free(struct buf *b)
 {
     if (!b)

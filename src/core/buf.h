@@ -31,6 +31,11 @@ struct buf {
 /* Initialise an empty buffer whose length may never exceed limit bytes. */
 void buf_init(struct buf *b, size_t limit);
 
+/* Initialise a buffer over caller-owned storage of size bytes (size >= 1). It
+ * never reallocates: its limit is size - 1 (room for the NUL). Never call
+ * buf_free or buf_take on it. For hot paths that must not allocate. */
+void buf_init_fixed(struct buf *b, char *storage, size_t size);
+
 /* Free the contents and leave b empty (same limit). Accepts NULL. */
 void buf_free(struct buf *b);
 

@@ -1,8 +1,7 @@
 /*
  * log: each line is built in a stack array of LOG_LINE_MAX bytes wrapped in a
- * struct buf whose capacity is already limit + 1, so buf never reallocates it
- * (buf only grows when an append within the limit does not fit, and here every
- * append within the limit fits). No allocation happens per line.
+ * fixed struct buf (buf_init_fixed), which never reallocates. No allocation
+ * happens per line.
  *
  * Bounding a line: the two closing bytes "}\n" are always kept free. Before a
  * string is written, room is set aside for the smallest form of the fields that
@@ -254,7 +253,9 @@ void log_emit(enum log_level level, const char *msg, const struct log_field *fie
         return;
     int saved_errno = errno; /* callers log right before reading errno */
     char line[LOG_LINE_MAX + 1];
-    struct buf b = {.data = line, .len = 0, .cap = sizeof line, .limit = LOG_LINE_MAX - 2};
+    struct buf b;
+    buf_init_fixed(&b, line, sizeof line);
+    b.limit = LOG_LINE_MAX - 2; /* "}\n" is always kept free; restored below */
     struct log_field rid = LF_STR("request_id", log_request_id);
     /* The request id, if any, is written as field 0; the caller's fields follow. */
     size_t first = log_request_id ? 0 : 1, total = n + 1;
