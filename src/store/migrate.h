@@ -8,7 +8,15 @@
  *
  * Applied migrations are recorded in ferry_migrations(version, name, applied_at).
  * Each migration runs in its own transaction together with its record, so a
- * failure leaves the database at the previous version.
+ * failure leaves the database at the previous version. A migration file must
+ * therefore not contain BEGIN/COMMIT. ferry_migrations itself is created by
+ * migrate (SQLite: main; PostgreSQL: ferry.ferry_migrations, creating the schema
+ * "ferry" if needed), not by a migration file.
+ *
+ * A malformed embedded set (a bad file name, a gap in the versions, backends
+ * that disagree) is a build defect: migrate_list returns none, and
+ * migrate_get_status / migrate_apply fail with ERR_INTERNAL, the reason in
+ * store_errmsg.
  */
 #ifndef FERRY_STORE_MIGRATE_H
 #define FERRY_STORE_MIGRATE_H
@@ -23,7 +31,8 @@ struct migration {
     const char *sql;
 };
 
-/* The embedded migrations for a backend, in version order. */
+/* The embedded migrations for a backend, in version order (static storage; n may
+ * be NULL). NULL with *n = 0 if there are none or the set is malformed. */
 const struct migration *migrate_list(enum store_backend_kind backend, size_t *n);
 
 struct migrate_status {

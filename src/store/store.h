@@ -6,13 +6,19 @@
  *   sqlite:PATH | sqlite://PATH | PATH ending in .db/.sqlite/.sqlite3   -> SQLite
  *   postgresql://... | postgres://...                                 -> PostgreSQL
  *
+ * The SQLite PATH is everything after the scheme, used as it is: sqlite:data/f.db
+ * and sqlite://data/f.db are relative, sqlite:///srv/f.db is /srv/f.db.
+ * Schemes are matched case-insensitively.
+ *
  * Objects and ownership
  *
  *   store       one connection. Used by one thread at a time (never shared
  *               concurrently); get one per thread from a store_pool.
  *   store_stmt  a prepared statement, owned by its store (kept in the store's
  *               statement cache, keyed by SQL text). Never freed by the caller;
- *               store_stmt_reset() ends one use of it.
+ *               store_stmt_reset() ends one use of it. In use from prepare to
+ *               reset; preparing the same SQL while it is in use gives a second
+ *               statement, so nested use of one query is safe.
  *   store_pool  a bounded set of connections to one database, shared by threads:
  *               acquire waits a bounded time, then fails with ERR_UNAVAILABLE.
  *
@@ -135,9 +141,13 @@ int store_execv(store *s, const char *sql, const struct store_value *params, siz
 
 /* ---- prepared statements and rows ------------------------------------------ */
 
-/* Prepare (or fetch from the cache) a statement. The statement is owned by s and
- * stays valid until store_close(s). It must be reset (store_stmt_reset) before it
- * is prepared again. Returns 0 or <0. */
+/* Prepare (or fetch from the cache) one statement; SQL holding several statements
+ * is refused (ERR_INVAL: use store_exec). The statement is owned by s. It stays
+ * valid while in use (until store_stmt_reset). After a reset it may be bound and
+ * stepped again, but a later store_prepare() of other SQL on the same connection
+ * may evict it from the cache: prepare again (cheap, it comes from the cache)
+ * rather than keeping the pointer across other statements. Returns 0 or <0
+ * (ERR_STORE for a syntax error, with the message in store_errmsg). */
 int store_prepare(store *s, const char *sql, store_stmt **out);
 
 /* Bind parameter idx (1-based, $idx in the SQL). Text and blobs are copied. */
@@ -150,7 +160,8 @@ int store_bind_all(store_stmt *st, const struct store_value *params, size_t n);
 #define STORE_DONE 0
 int store_step(store_stmt *st);
 
-/* Rows changed by the last executed statement (INSERT/UPDATE/DELETE). */
+/* Rows changed by the last INSERT/UPDATE/DELETE executed on the statement's
+ * connection; read it after store_step returned STORE_DONE. */
 int64_t store_changes(store_stmt *st);
 
 /* Columns of the current row (valid between STORE_ROW and the next step/reset). */
@@ -167,18 +178,22 @@ const char *store_column_text(store_stmt *st, int col, size_t *len);
 /* End this use of the statement: discard remaining rows and clear the binds. */
 void store_stmt_reset(store_stmt *st);
 
-/* Convenience: run a query expected to return at most one row with one column,
- * copying it into out (text form). Returns 1 if a row was found, 0 if none, <0. */
+/* Convenience: run a query expected to return at most one row, and read its first
+ * column. out is reset, then receives the value's text (copied). Returns 1 if a
+ * row was found, 0 if none or the value is SQL NULL, <0 on error. */
 int store_query_text(store *s, const char *sql, const struct store_value *params, size_t n,
                      struct buf *out);
-/* Likewise for an integer column. Returns 1 if found, 0 if none, <0. */
+/* Likewise for an integer column; out may be NULL (an existence test). Returns 1
+ * if found, 0 if no row or NULL, <0. */
 int store_query_int(store *s, const char *sql, const struct store_value *params, size_t n,
                     int64_t *out);
 
 /* ---- transactions ------------------------------------------------------------ */
 
 /* Begin a write transaction (SQLite: BEGIN IMMEDIATE, so a writer waits for the
- * lock up front instead of failing at its first write). Not nestable. */
+ * lock up front instead of failing at its first write). Not nestable: ERR_INVAL
+ * if one is open. store_commit without one is ERR_INVAL too. If commit fails the
+ * transaction may still be open: roll back. */
 int store_begin(store *s);
 int store_commit(store *s);
 /* Roll back if a transaction is open; otherwise a no-op. Always safe in cleanup. */
@@ -188,9 +203,13 @@ int store_in_transaction(const store *s);
 /* ---- identifiers and introspection ------------------------------------------ */
 
 /* Append the quoted form of an identifier ("a""b") to out. Refuses empty names,
- * names longer than STORE_IDENT_MAX bytes, NUL bytes and invalid UTF-8 with
- * ERR_INVAL. The one function through which identifiers enter SQL. */
+ * names longer than STORE_IDENT_MAX bytes, invalid UTF-8 and control characters
+ * (C0, DEL, C1) with ERR_INVAL; ERR_TOOBIG if out is full. out is unchanged on
+ * error. The one function through which identifiers enter SQL. */
 int store_quote_ident(const char *name, struct buf *out);
+/* The same for a name with a length (from JSON, say), which may hold NUL bytes:
+ * those are refused. */
+int store_quote_identn(const char *name, size_t len, struct buf *out);
 
 /* "schema"."table"; schema NULL means the backend's default user schema. */
 int store_quote_qualified(store *s, const char *schema, const char *table, struct buf *out);
@@ -206,7 +225,8 @@ struct store_column_info {
     int pk; /* position in the primary key, 1-based; 0 if not part of it */
 };
 
-/* Does the table (or view) exist? Writes 1 or 0 to *exists. */
+/* Does the table (or view) exist? Writes 1 or 0 to *exists (0 as well when the
+ * schema does not exist). Names are checked like store_quote_ident (ERR_INVAL). */
 int store_table_exists(store *s, const char *schema, const char *table, int *exists);
 
 /* The columns of a table in order. On success *cols is a malloc'd array of *n
@@ -219,17 +239,21 @@ void store_columns_free(struct store_column_info *cols, size_t n);
 
 /* Start loading rows into an existing table (schema NULL = default), columns in the
  * given order. The caller runs the load inside its own transaction (store_begin)
- * when it wants all-or-nothing. SQLite: one prepared multi-row INSERT; PostgreSQL:
- * COPY FROM STDIN. */
+ * when it wants all-or-nothing. SQLite: a prepared INSERT reused for each row;
+ * PostgreSQL: COPY FROM STDIN. While a loader is open, use the connection for
+ * nothing else (on PostgreSQL it is in COPY mode). */
 int store_loader_begin(store *s, const char *schema, const char *table, const char *const *columns,
                        size_t ncolumns, store_loader **out);
 
 /* Add one row of ncolumns values (values borrowed for the call). On error the row
- * number (1-based, counting rows added) is in the store's errmsg. */
+ * number (1-based, counting every call) is in the store's errmsg. After an error
+ * call store_loader_abort and roll back: a backend may report a bad row only at
+ * store_loader_end (COPY does), so rows are not skippable. */
 int store_loader_row(store_loader *ld, const struct store_value *values);
 
 /* Finish: flush and free the loader; writes rows loaded to *rows if not NULL.
- * Returns 0 or <0. After an error, the loader is still freed. */
+ * Returns 0 or <0 (with the row in errmsg when known). The loader is freed
+ * either way. */
 int store_loader_end(store_loader *ld, int64_t *rows);
 
 /* Abandon a load and free the loader. Accepts NULL. */
@@ -237,8 +261,10 @@ void store_loader_abort(store_loader *ld);
 
 /* ---- pools ---------------------------------------------------------------------- */
 
-/* A pool of at most max_size connections to url, opened lazily. On failure writes
- * a one-line reason to errbuf. The pool owns its connections. */
+/* A pool of at most max_size (1..10000) connections to url. One connection is
+ * opened at once, so a bad URL or a missing database (ERR_NOTFOUND) is reported
+ * here; the others are opened when needed. On failure writes a one-line reason
+ * to errbuf. The pool owns its connections. */
 int store_pool_open(const char *url, const struct store_options *opt, int max_size,
                     store_pool **out, char *errbuf, size_t errlen);
 
@@ -246,11 +272,13 @@ int store_pool_open(const char *url, const struct store_options *opt, int max_si
 void store_pool_close(store_pool *p);
 
 /* Borrow a connection for the calling thread, waiting at most timeout_ms for one
- * to be free. Returns 0, ERR_UNAVAILABLE (none free in time, or cannot connect).
- * A broken connection is replaced before it is handed out. */
+ * to be free (0: do not wait). Returns 0, ERR_UNAVAILABLE (none free in time, or
+ * cannot connect). A broken connection is replaced before it is handed out (on
+ * backends where a ping is worth it: not SQLite). Thread-safe. */
 int store_pool_acquire(store_pool *p, int timeout_ms, store **out);
 
-/* Give a connection back (rolls back any open transaction). Accepts NULL. */
+/* Give a connection back: resets statements left in use and rolls back any open
+ * transaction. Accepts NULL. Thread-safe. */
 void store_pool_release(store_pool *p, store *s);
 
 /* The backend of the pool's URL. */
@@ -261,7 +289,9 @@ enum store_backend_kind store_pool_backend(const store_pool *p);
 /* Which backend a URL names; <0 (ERR_INVAL) if none. */
 int store_url_backend(const char *url, enum store_backend_kind *out);
 
-/* Copy the URL with any password replaced by "***" into out (for logs, config show). */
+/* Append the URL to out with any password (user info, or a password=/sslpassword=
+ * query parameter) replaced by "***" (for logs, config show). Returns 0, ERR_INVAL
+ * or ERR_TOOBIG (out unchanged). */
 int store_url_redact(const char *url, struct buf *out);
 
 #endif
