@@ -15,7 +15,7 @@ PKGS    := libmicrohttpd sqlite3 yaml-0.1
 
 # Debian packages the build and the tests need; `deps` installs the missing ones.
 DEB_PKGS := gcc make pkg-config libc6-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev \
-            libcriterion-dev clang clang-format cppcheck sqlite3 curl ca-certificates
+            libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -102,6 +102,31 @@ unit: san
 
 e2e: san
 	FERRY_BIN=$(BUILD)/san/ferry node --test tests/e2e/
+
+# ---- fuzz (libFuzzer, clang) -------------------------------------------------------------
+# `make fuzz` builds the targets and runs each for FUZZ_SECONDS (by hand);
+# `make fuzz-smoke` (part of `make test`) runs each for a bounded number of inputs.
+FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 20000
+FUZZ_TARGETS := fuzz_json fuzz_router
+fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
+fuzz_router_SRC := src/http/router.c src/core/err.c
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)
+	@mkdir -p $(@D)
+	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $^
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t || exit 1; done
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  $(BUILD)/fuzz/$$t -runs=$(FUZZ_RUNS) -seed=1 tests/fuzz/seeds/$$t >/dev/null 2>&1 \
+	    && echo "fuzz: $$t ok" || { echo "fuzz: $$t FAILED (run: $(BUILD)/fuzz/$$t tests/fuzz/seeds/$$t)"; }; done
 
 # ---- lint --------------------------------------------------------------------------------
 C_FILES = $(shell find src tests tools bench -name '*.[ch]' 2>/dev/null | sort)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite of `make test` and ends with one line totalling them:
 #   total: N passed, N failed
-# Suites: lint (3 checks), unit (Criterion, sanitized), e2e (node:test against the
+# Suites: lint (3 checks), fuzz smoke (one per target), unit (Criterion, sanitized), e2e (node:test against the
 # sanitized binary). Each suite runs even if an earlier one failed, so one run shows
 # everything that is wrong. Exit status is non-zero if anything failed.
 set -u
@@ -21,6 +21,12 @@ make --no-print-directory lint 2>&1 | tee "$out/lint.txt"
 lint_ok=$(grep -c '^lint: .* ok$' "$out/lint.txt")
 passed=$((passed + lint_ok))
 failed=$((failed + 3 - lint_ok))
+
+echo "== fuzz (bounded smoke run of each libFuzzer target)"
+make --no-print-directory fuzz-smoke 2>&1 | tee "$out/fuzz.txt"
+passed=$((passed + $(grep -c '^fuzz: .* ok$' "$out/fuzz.txt")))
+failed=$((failed + $(grep -c '^fuzz: .* FAILED' "$out/fuzz.txt")))
+grep -qE '^fuzz: ' "$out/fuzz.txt" || failed=$((failed + 1))
 
 echo "== unit"
 "$BUILD/san/unit-tests" --jobs 2 2>&1 | tee "$out/unit.txt"
