@@ -17,7 +17,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== lint"
-make --no-print-directory lint 2>&1 | tee "$out/lint.txt"
+make --no-print-directory -k lint 2>&1 | tee "$out/lint.txt"
 lint_ok=$(grep -c '^lint: .* ok$' "$out/lint.txt")
 passed=$((passed + lint_ok))
 failed=$((failed + 3 - lint_ok))

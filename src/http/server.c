@@ -402,14 +402,21 @@ int http_server_start(const struct http_server_options *opt, http_server **out, 
         goto out;
     srv->metrics = metrics_new(opt->routes, opt->nroutes);
     size_t mem = opt->max_header_bytes * 2 + 32768;
+    /* The logger must be the first option, or MHD logs the others' errors itself. */
+    /* clang-format off */
     srv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, on_access, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        pool_threads(opt->threads), MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_access, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, pool_threads(opt->threads),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout_sec,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_URI_LOG_CALLBACK, uri_begin, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_begin, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_END);
+    /* clang-format on */
     if (!srv->daemon) {
         snprintf(errbuf, errlen, "cannot start the HTTP server on %s:%d", opt->host, srv->port);
         rc = ERR_IO;

@@ -535,7 +535,9 @@ static int sq_exec(store *s, const char *sql)
 
 static int sq_ping(store *s)
 {
-    return sq_exec(s, "SELECT 1");
+    /* Reading the schema touches the file (SELECT 1 alone would not), so a
+     * database that became unreadable or corrupt fails the ping. */
+    return sq_exec(s, "SELECT count(*) FROM sqlite_schema");
 }
 
 static int sq_begin(store *s)
