@@ -106,6 +106,8 @@ e2e: san
 # ---- fuzz (libFuzzer, clang) -------------------------------------------------------------
 # `make fuzz` builds the targets and runs each for FUZZ_SECONDS (by hand);
 # `make fuzz-smoke` (part of `make test`) runs each for a bounded number of inputs.
+# New inputs go to build/fuzz/corpus-TARGET (the first corpus directory given);
+# tests/fuzz/seeds/TARGET holds the hand-written seeds and is only read.
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
@@ -124,8 +126,8 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t || exit 1; done
 fuzz-smoke: fuzz-build
-	@for t in $(FUZZ_TARGETS); do \
-	  $(BUILD)/fuzz/$$t -runs=$(FUZZ_RUNS) -seed=1 tests/fuzz/seeds/$$t >/dev/null 2>&1 \
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  $(BUILD)/fuzz/$$t -runs=$(FUZZ_RUNS) -seed=1 $(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t >/dev/null 2>&1 \
 	    && echo "fuzz: $$t ok" || { echo "fuzz: $$t FAILED (run: $(BUILD)/fuzz/$$t tests/fuzz/seeds/$$t)"; }; done
 
 # ---- lint --------------------------------------------------------------------------------
