@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/url.h"
 
 extern char **environ;
 
@@ -183,7 +184,7 @@ const char *cli_database_display(const struct cli *c)
     static char shown[512];
     struct buf b;
     buf_init(&b, sizeof shown - 1);
-    if (store_url_redact(config_str(c->cfg, CFG_DATABASE_URL), &b) < 0)
+    if (url_redact(config_str(c->cfg, CFG_DATABASE_URL), &b) < 0)
         snprintf(shown, sizeof shown, "(database URL)");
     else
         snprintf(shown, sizeof shown, "%s", buf_cstr(&b));

@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "core/err.h"
+#include "core/url.h"
 
 #define CONFIG_VALUE_MAX      4096             /* longest string value */
 #define CONFIG_FILE_MAX       (1024 * 1024)    /* largest ferry.yml or .env */
@@ -1078,50 +1079,6 @@ int config_key_lookup(const char *name, enum config_key *out)
 
 /* ---- show ------------------------------------------------------------------------------ */
 
-/* Append url with its password replaced by "***": the one in user:pass@ and a
- * password= query parameter. URLs without "://" (sqlite:PATH) are unchanged. */
-static int put_masked_url(struct buf *b, const char *url)
-{
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return buf_puts(b, url);
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = memrchr(auth, '@', alen);
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    const char *rest = auth;
-    if (colon) {
-        if (buf_append(b, url, (size_t)(colon + 1 - url)) < 0 || buf_puts(b, "***") < 0)
-            return ERR_TOOBIG;
-        rest = at;
-    } else if (buf_append(b, url, (size_t)(auth - url)) < 0) {
-        return ERR_TOOBIG;
-    }
-    const char *q = strchr(rest, '?');
-    if (!q)
-        return buf_puts(b, rest);
-    if (buf_append(b, rest, (size_t)(q + 1 - rest)) < 0)
-        return ERR_TOOBIG;
-    for (const char *p = q + 1; *p;) {
-        size_t n = strcspn(p, "&#");
-        if (n >= 9 && strncasecmp(p, "password=", 9) == 0) {
-            if (buf_puts(b, "password=***") < 0)
-                return ERR_TOOBIG;
-        } else if (buf_append(b, p, n) < 0) {
-            return ERR_TOOBIG;
-        }
-        p += n;
-        if (*p == '#')
-            return buf_puts(b, p);
-        if (*p == '&') {
-            if (buf_putc(b, '&') < 0)
-                return ERR_TOOBIG;
-            p++;
-        }
-    }
-    return 0;
-}
-
 /* The value of key as config_show prints it, into b. */
 static int put_shown(struct buf *b, const config *c, int k)
 {
@@ -1129,7 +1086,7 @@ static int put_shown(struct buf *b, const config *c, int k)
     if (config_meta[k].secret == 1 && v[0])
         return buf_puts(b, "********");
     if (config_meta[k].secret == 2)
-        return put_masked_url(b, v);
+        return url_redact(v, b);
     return buf_puts(b, v);
 }
 

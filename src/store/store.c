@@ -121,93 +121,6 @@ static const struct store_backend *backend_for(enum store_backend_kind kind)
     return NULL;
 }
 
-/* Is this query parameter one whose value must be hidden? */
-static int secret_param(const char *key, size_t n)
-{
-    static const char *const names[] = {"password", "sslpassword", "pass", "pwd"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && strncasecmp(key, names[i], n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Append a query string (from '?' up to '#' or the end) with secret values hidden. */
-static int redact_query(const char *q, size_t n, struct buf *out)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i;
-        while (end < n && q[end] != '&')
-            end++;
-        const char *eq = memchr(q + i, '=', end - i);
-        int rc;
-        if (eq && secret_param(q + i, (size_t)(eq - (q + i)))) {
-            rc = buf_append(out, q + i, (size_t)(eq - (q + i)) + 1);
-            if (rc == 0)
-                rc = buf_puts(out, "***");
-        } else {
-            rc = buf_append(out, q + i, end - i);
-        }
-        if (rc == 0 && end < n)
-            rc = buf_putc(out, '&');
-        if (rc < 0)
-            return rc;
-        i = end + 1;
-    }
-    return 0;
-}
-
-int store_url_redact(const char *url, struct buf *out)
-{
-    if (!url || !out)
-        return ERR_INVAL;
-    size_t start = out->len;
-    int rc;
-    const char *sep = strstr(url, "://");
-    if (!sep) {
-        rc = buf_puts(out, url); /* a path: nothing secret */
-        goto out;
-    }
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (auth[i] == '@')
-            at = auth + i; /* the last '@' ends the user info */
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon) {
-        rc = buf_append(out, url, (size_t)(colon + 1 - url));
-        if (rc == 0)
-            rc = buf_puts(out, "***");
-        if (rc == 0)
-            rc = buf_append(out, at, (size_t)(auth + alen - at));
-    } else {
-        rc = buf_append(out, url, (size_t)(auth + alen - url));
-    }
-    if (rc < 0)
-        goto out;
-    const char *rest = auth + alen;
-    size_t plen = strcspn(rest, "?#");
-    rc = buf_append(out, rest, plen);
-    if (rc < 0)
-        goto out;
-    rest += plen;
-    if (*rest == '?') {
-        size_t qlen = strcspn(rest + 1, "#");
-        rc = buf_putc(out, '?');
-        if (rc == 0)
-            rc = redact_query(rest + 1, qlen, out);
-        if (rc < 0)
-            goto out;
-        rest += 1 + qlen;
-    }
-    rc = buf_puts(out, rest); /* the fragment */
-out:
-    if (rc < 0)
-        buf_truncate(out, start);
-    return rc;
-}
-
 /* ---- connections ------------------------------------------------------------------- */
 
 struct store_value store_value_text(const char *s)
@@ -640,19 +553,26 @@ int store_quote_qualified(store *s, const char *schema, const char *table, struc
 
 /* ---- introspection ------------------------------------------------------------------------- */
 
+/* Resolve a NULL schema to the backend's default and check both names. */
+static int check_table_name(store *s, const char **schema, const char *table)
+{
+    if (!*schema)
+        *schema = s->be->default_schema;
+    if (store__ident_check(*schema, strlen(*schema)) < 0 || !table ||
+        store__ident_check(table, strlen(table)) < 0) {
+        store__set_errmsg(s, "invalid schema or table name");
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
 int store_table_exists(store *s, const char *schema, const char *table, int *exists)
 {
     if (!s || !exists)
         return ERR_INVAL;
     *exists = 0;
-    if (!schema)
-        schema = s->be->default_schema;
-    if (store__ident_check(schema, strlen(schema)) < 0 || !table ||
-        store__ident_check(table, strlen(table)) < 0) {
-        store__set_errmsg(s, "invalid schema or table name");
-        return ERR_INVAL;
-    }
-    return s->be->table_exists(s, schema, table, exists);
+    int rc = check_table_name(s, &schema, table);
+    return rc < 0 ? rc : s->be->table_exists(s, schema, table, exists);
 }
 
 int store_table_columns(store *s, const char *schema, const char *table,
@@ -662,14 +582,8 @@ int store_table_columns(store *s, const char *schema, const char *table,
         return ERR_INVAL;
     *cols = NULL;
     *n = 0;
-    if (!schema)
-        schema = s->be->default_schema;
-    if (store__ident_check(schema, strlen(schema)) < 0 || !table ||
-        store__ident_check(table, strlen(table)) < 0) {
-        store__set_errmsg(s, "invalid schema or table name");
-        return ERR_INVAL;
-    }
-    return s->be->table_columns(s, schema, table, cols, n);
+    int rc = check_table_name(s, &schema, table);
+    return rc < 0 ? rc : s->be->table_columns(s, schema, table, cols, n);
 }
 
 void store_columns_free(struct store_column_info *cols, size_t n)
