@@ -212,8 +212,8 @@ static void render_requests(const metrics *m, struct out *out)
 
 static void render_latency(const metrics *m, struct out *out)
 {
-    outf(out, "# HELP ferry_http_request_duration_seconds Time from request line to last "
-              "byte queued.\n# TYPE ferry_http_request_duration_seconds histogram\n");
+    outf(out, "# HELP ferry_http_request_duration_seconds Time from the request line to the "
+              "response sent.\n# TYPE ferry_http_request_duration_seconds histogram\n");
     for (size_t s = 0; s < m->nslots; s++) {
         const struct slot *sl = &m->slots[s];
         uint64_t count = load(&sl->count);
