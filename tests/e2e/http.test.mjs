@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFerry, rawRequest, statusOf, logLines, sleep } from './lib/ferry.mjs';
+import { startFerry, rawRequest, statusOf, logLines, sleep, waitForLog } from './lib/ferry.mjs';
 
 let f;
 before(async () => { f = await startFerry({ args: ['--log-level', 'debug'] }); });
@@ -155,8 +155,9 @@ test('GET /metrics is Prometheus text with request counts, latency and process f
 test('each request writes one JSON access-log line with its id, status, bytes and time', async () => {
   const r = await fetch(`${f.url}/api`, { headers: { 'X-Request-Id': 'log-check-1' } });
   await r.text();
-  await sleep(100);
-  const line = logLines(f.stderr()).find((l) => l.msg === 'request' && l.request_id === 'log-check-1');
+  const isIt = (l) => l.msg === 'request' && l.request_id === 'log-check-1';
+  assert.ok(await waitForLog(f, isIt), 'no access-log line for the request');
+  const line = logLines(f.stderr()).find(isIt);
   assert.ok(line, 'no access-log line for the request');
   assert.equal(line.method, 'GET');
   assert.equal(line.path, '/api');
@@ -189,7 +190,7 @@ test('healthcheck says 503 when the database no longer answers', async () => {
     const body = await r.json();
     assert.equal(body.status, 'FAIL');
     assert.equal(body.database, 'unavailable');
-    assert.ok(logLines(g.stderr()).some((l) => l.msg === 'healthcheck: database does not answer'));
+    assert.ok(await waitForLog(g, (l) => l.msg === 'healthcheck: database does not answer'));
   } finally {
     assert.equal(await g.stop(), 0);
     g.cleanup();

@@ -52,7 +52,8 @@ export async function startFerry({ args = [], env = {}, migrate = true, dir } = 
   let err = '';
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
-  const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  // 'close' (not 'exit'): resolves once stderr has been read to the end too.
+  const exited = new Promise((res) => proc.on('close', (code, signal) => res({ code, signal })));
   const port = await new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`ferry did not start:\n${err}`)), 30_000);
     proc.stderr.on('data', (d) => {
@@ -109,4 +110,15 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function statusOf(raw) {
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
   return m ? Number(m[1]) : 0;
+}
+
+// Wait until a log line matching pred has arrived on h's stderr (the pipe can lag
+// behind the HTTP response); resolves true when it did within timeoutMs.
+export async function waitForLog(h, pred, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (logLines(h.stderr()).some(pred)) return true;
+    if (Date.now() > end) return false;
+    await sleep(10);
+  }
 }
