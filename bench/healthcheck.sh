@@ -11,8 +11,8 @@ conns=${2:-32}
 need=""
 command -v wrk >/dev/null || need="$need wrk"
 command -v gunicorn >/dev/null || need="$need gunicorn"
-python3 -c 'import flask' 2>/dev/null || need="$need python3-flask"
-[ -z "$need" ] || apt-get install -y -q $need >/dev/null
+/usr/bin/python3 -c 'import flask' 2>/dev/null || need="$need python3-flask"
+[ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null 2>&1
 make --no-print-directory ferry >/dev/null
 
 dir=$(mktemp -d)
