@@ -11,10 +11,11 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 yaml-0.1
+PKGS    := libmicrohttpd sqlite3 yaml-0.1 libcrypto jansson hiredis libcurl
 
 # Debian packages the build and the tests need; `deps` installs the missing ones.
 DEB_PKGS := gcc make pkg-config libc6-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev \
+            libssl-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev redis-server \
             libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)

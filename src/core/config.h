@@ -63,7 +63,37 @@
     X(LOG_LEVEL, "log.level", "--log-level", CFG_T_LEVEL, 0, 0, "info", 0,                         \
       "debug, info, warn, error or off")                                                           \
     X(API_KEY, "api.key", NULL, CFG_T_STR, 0, 0, "", 1,                                            \
-      "APIKEY header value for API-key auth; empty = off")
+      "APIKEY header value for API-key auth; empty = off")                                         \
+    X(API_KEY_SCOPES, "api.key_scopes", NULL, CFG_T_STR, 0, 0, "*", 0,                             \
+      "scopes granted to API-key requests, comma-separated (* = all)")                             \
+    X(AUTH_ENABLED, "auth.enabled", NULL, CFG_T_INT, 0, 1, "1", 0,                                 \
+      "1 = routes need authentication; 0 = every route is open (development only)")                \
+    X(AUTH_SECRET, "auth.secret", NULL, CFG_T_STR, 0, 0, "", 1,                                    \
+      "server secret encrypting client keys at rest (base64 of 32 bytes); empty = the key file")   \
+    X(AUTH_SECRET_FILE, "auth.secret_file", NULL, CFG_T_STR, 0, 0, "data/secret.key", 0,           \
+      "file holding the server secret, created (mode 0600) on first start")                        \
+    X(AUTH_HAWK_SKEW_SEC, "auth.hawk_skew_sec", NULL, CFG_T_INT, 1, 3600, "60", 0,                 \
+      "allowed clock difference for Hawk timestamps")                                              \
+    X(AUTH_NONCE_CHECK, "auth.nonce_check", NULL, CFG_T_INT, 0, 1, "1", 0,                         \
+      "1 = reject replayed Hawk nonces")                                                           \
+    X(AUTH_NONCE_TTL_SEC, "auth.nonce_ttl_sec", NULL, CFG_T_INT, 1, 86400, "300", 0,               \
+      "how long a Hawk nonce is remembered")                                                       \
+    X(AUTH_NONCE_MAX, "auth.nonce_max", NULL, CFG_T_INT, 1000, 100000000, "1000000", 0,            \
+      "most nonces kept in memory (when full, requests fail closed)")                              \
+    X(AUTH_SIGN_RESPONSES, "auth.sign_responses", NULL, CFG_T_INT, 0, 1, "1", 0,                   \
+      "1 = Server-Authorization on responses to Hawk requests")                                    \
+    X(AUTH_HAWK_HOST, "auth.hawk_host", NULL, CFG_T_STR, 0, 0, "", 0,                              \
+      "host clients sign (behind a proxy); empty = the Host header")                               \
+    X(AUTH_HAWK_PORT, "auth.hawk_port", NULL, CFG_T_INT, 0, 65535, "0", 0,                         \
+      "port clients sign (behind a proxy); 0 = from the Host header")                              \
+    X(AUTH_IP_ALLOWLIST, "auth.ip_allowlist", NULL, CFG_T_STR, 0, 0, "", 0,                        \
+      "client addresses or CIDRs allowed, comma-separated; empty = any")                           \
+    X(AUTH_XFF_DEPTH, "auth.xff_depth", NULL, CFG_T_INT, 0, 16, "0", 0,                            \
+      "client address = N-th X-Forwarded-For entry from the right; 0 = the socket peer")           \
+    X(HTTP_TRUSTED_PROXIES, "http.trusted_proxies", NULL, CFG_T_STR, 0, 0, "", 0,                  \
+      "proxy addresses/CIDRs whose X-Forwarded-Host/-Proto/-Port are believed")                    \
+    X(CACHE_URL, "cache.url", NULL, CFG_T_STR, 0, 0, "", 2,                                        \
+      "redis://[:password@]host:port[/db] for shared Hawk nonces; empty = in memory")
 
 enum config_type { CFG_T_STR, CFG_T_INT, CFG_T_LEVEL };
 
