@@ -57,6 +57,11 @@ struct arena *http_req_arena(http_req *r);
 /* The application context given to the server at start (e.g. the api context). */
 void *http_req_app(const http_req *r);
 
+/* Per-request state of the guard (the authenticated identity): set by the guard,
+ * read by handlers. Borrowed; allocate it from the request's arena. */
+void http_req_set_user(http_req *r, void *user);
+void *http_req_user(const http_req *r);
+
 /* The server's metrics registry. */
 metrics *http_req_metrics(const http_req *r);
 

@@ -70,6 +70,7 @@ struct http_req {
     uint64_t bytes_out; /* body bytes (counted when known or streamed) */
 
     struct http_stream *stream; /* the streaming body, while both exist */
+    void *user;                 /* the guard's per-request state */
 
     int query_parsed;
     size_t nquery;

@@ -167,6 +167,16 @@ void *http_req_app(const http_req *r)
     return r->srv->opt.app;
 }
 
+void http_req_set_user(http_req *r, void *user)
+{
+    r->user = user;
+}
+
+void *http_req_user(const http_req *r)
+{
+    return r->user;
+}
+
 metrics *http_req_metrics(const http_req *r)
 {
     return r->srv->metrics;
@@ -201,6 +211,14 @@ void http_queue(http_req *r, int status, struct MHD_Response *resp)
     r->status = status;
 }
 
+/* Let the server's hook add headers computed over the body. */
+static void before_send(http_req *r, int status, const char *content_type, const void *body,
+                        size_t len)
+{
+    if (r->srv->opt.before_send)
+        r->srv->opt.before_send(r, status, content_type, body, len);
+}
+
 static int already_answered(http_req *r)
 {
     if (r->status == 0)
@@ -213,6 +231,7 @@ void http_reply(http_req *r, int status, const char *content_type, const void *b
 {
     if (already_answered(r))
         return;
+    before_send(r, status, content_type, body, len);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
     if (resp && content_type)
@@ -225,6 +244,7 @@ void http_reply_buf(http_req *r, int status, const char *content_type, struct bu
 {
     if (already_answered(r))
         return;
+    before_send(r, status, content_type, body->data ? body->data : "", body->len);
     size_t len;
     char *data = buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
@@ -327,6 +347,7 @@ void http_reply_stream(http_req *r, int status, const char *content_type, http_f
             done(ctx);
         return;
     }
+    before_send(r, status, content_type, NULL, 0);
     struct http_stream *s = calloc(1, sizeof *s);
     if (!s)
         abort();

@@ -30,7 +30,7 @@ typedef void (*http_handler)(http_req *r);
  * gets 413 before the handler runs. */
 #define ROUTE_BODY   (1u << 0)
 /* The route is open to anyone (health checks, liveness, metrics); every other
- * route will require authentication once the auth issue lands. */
+ * route goes through the server's guard (authentication and scope) first. */
 #define ROUTE_PUBLIC (1u << 1)
 
 #define ROUTER_MAX_PARAMS   8

@@ -206,7 +206,15 @@ static void reply_early(http_req *r)
 
 static void run_handler(http_req *r)
 {
-    r->match.route->handler(r);
+    const struct route *route = r->match.route;
+    if (!(route->flags & ROUTE_PUBLIC) && r->srv->opt.guard && r->srv->opt.guard(r) != 0) {
+        if (r->status == 0) {
+            log_error("guard refused without answering", LF_STR("route", route->name));
+            http_reply_error(r, ERR_INTERNAL, NULL);
+        }
+        return;
+    }
+    route->handler(r);
     if (r->status == 0) {
         log_error("handler did not answer", LF_STR("route", r->match.route->name));
         http_reply_error(r, ERR_INTERNAL, NULL);

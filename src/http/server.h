@@ -36,6 +36,14 @@ struct http_server_options {
     const struct route *routes; /* borrowed; must outlive the server */
     size_t nroutes;
     void *app; /* borrowed; given to handlers by http_req_app */
+    /* Runs after the body is read and before the handler of every route without
+     * ROUTE_PUBLIC. Returns 0 to go on, or non-zero when it has answered the
+     * request itself (401, 403, ...). NULL = every route is open. */
+    int (*guard)(http_req *r);
+    /* Runs just before any response is queued, to add headers computed over the
+     * body (Server-Authorization). body is NULL for a streamed response. */
+    void (*before_send)(http_req *r, int status, const char *content_type, const void *body,
+                        size_t len);
 };
 
 /* Validate the routes, bind and start serving. On failure returns <0, *out is
