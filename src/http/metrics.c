@@ -36,6 +36,11 @@ static const uint64_t bucket_usec[] = {100,     250,     500,     1000,    2500,
                                        1000000, 2500000, 5000000, 10000000};
 #define NBUCKETS (sizeof bucket_usec / sizeof bucket_usec[0] + 1)
 
+static const char *const auth_reasons[] = {
+    "missing", "bad_header",  "unknown_client", "bad_mac", "payload", "replay", "stale",
+    "expired", "nonce_store", "apikey",         "ip",      "scope",   "other"};
+#define NREASONS (sizeof auth_reasons / sizeof auth_reasons[0])
+
 struct status_count {
     atomic_int status; /* 0 = free entry */
     atomic_uint_fast64_t count;
@@ -57,6 +62,7 @@ struct metrics {
     size_t nslots;      /* including "none", which is last */
     struct slot *slots;
     atomic_int_fast64_t inflight;
+    atomic_uint_fast64_t auth_failures[NREASONS];
     char backend[32];
     double start_time; /* Unix seconds */
 };
@@ -157,6 +163,14 @@ void metrics_request_end(metrics *m, size_t route_index, const char *method, int
     atomic_fetch_add_explicit(&s->sum_usec, usec, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
+}
+
+void metrics_auth_failure(metrics *m, const char *reason)
+{
+    size_t i = 0;
+    while (i + 1 < NREASONS && strcmp(auth_reasons[i], reason ? reason : "") != 0)
+        i++;
+    atomic_fetch_add_explicit(&m->auth_failures[i], 1, memory_order_relaxed);
 }
 
 /* ---- rendering --------------------------------------------------------------------- */
@@ -272,6 +286,15 @@ static long process_open_fds(void)
     return n - 3; /* ".", ".." and the directory's own descriptor */
 }
 
+static void render_auth(const metrics *m, struct out *out)
+{
+    outf(out, "# HELP ferry_auth_failures_total Refused authentications by reason.\n"
+              "# TYPE ferry_auth_failures_total counter\n");
+    for (size_t i = 0; i < NREASONS; i++)
+        outf(out, "ferry_auth_failures_total{reason=\"%s\"} %llu\n", auth_reasons[i],
+             (unsigned long long)load(&m->auth_failures[i]));
+}
+
 static void render_process(const metrics *m, struct out *out)
 {
     struct rusage ru;
@@ -306,6 +329,7 @@ int metrics_render(const metrics *m, struct buf *out)
     struct out o = {out, 0};
     render_requests(m, &o);
     render_latency(m, &o);
+    render_auth(m, &o);
     render_process(m, &o);
     return o.err;
 }

@@ -10,6 +10,7 @@
  *   ferry_http_request_duration_seconds{route} (_bucket/_sum/_count) histogram
  *   ferry_http_response_bytes_total{route}                    counter
  *   ferry_http_requests_in_flight                             gauge
+ *   ferry_auth_failures_total{reason}                         counter
  *   ferry_build_info{version,revision,backend}                gauge, always 1
  *   process_resident_memory_bytes, process_cpu_seconds_total,
  *   process_open_fds, process_start_time_seconds              (Linux /proc)
@@ -39,6 +40,12 @@ void metrics_request_end(metrics *m, size_t route_index, const char *method, int
                          uint64_t usec, uint64_t bytes);
 
 int64_t metrics_inflight(const metrics *m);
+
+/* Count a refused authentication. reason is one of the labels auth uses
+ * ("missing", "bad_header", "unknown_client", "bad_mac", "payload", "replay",
+ * "stale", "expired", "nonce_store", "apikey", "ip", "scope"); others count as
+ * "other". */
+void metrics_auth_failure(metrics *m, const char *reason);
 
 /* Append the Prometheus text exposition (version 0.0.4). Returns 0 or ERR_TOOBIG. */
 int metrics_render(const metrics *m, struct buf *out);

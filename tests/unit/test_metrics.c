@@ -85,3 +85,19 @@ Test(metrics, render_fails_cleanly_when_the_buffer_is_too_small)
     buf_free(&b);
     metrics_free(m);
 }
+
+Test(metrics, auth_failures_by_reason)
+{
+    metrics *m = metrics_new(routes, 3);
+    metrics_auth_failure(m, "bad_mac");
+    metrics_auth_failure(m, "bad_mac");
+    metrics_auth_failure(m, "scope");
+    metrics_auth_failure(m, "no-such-reason");
+    char *t = render(m);
+    cr_assert_not_null(strstr(t, "ferry_auth_failures_total{reason=\"bad_mac\"} 2\n"));
+    cr_assert_not_null(strstr(t, "ferry_auth_failures_total{reason=\"scope\"} 1\n"));
+    cr_assert_not_null(strstr(t, "ferry_auth_failures_total{reason=\"other\"} 1\n"));
+    cr_assert_not_null(strstr(t, "ferry_auth_failures_total{reason=\"replay\"} 0\n"));
+    free(t);
+    metrics_free(m);
+}
