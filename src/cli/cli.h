@@ -66,5 +66,6 @@ void cli_print_common_options(void);
 int cli_serve(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_config(int argc, char **argv);
+int cli_request(int argc, char **argv);
 
 #endif
