@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"db", cli_db, "db init | migrate | status: create the database, apply or list migrations"},
     {"config", cli_config,
      "config show: the effective configuration and where each value came from"},
+    {"client", cli_client,
+     "client add | list | remove | rotate | disable | enable: Hawk API clients"},
     {"request", cli_request,
      "request URL: a Hawk-signed HTTP request (the seeds' hawk_api_request)"},
     {"version", cmd_version, "print the version"},

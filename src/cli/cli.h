@@ -67,5 +67,6 @@ int cli_serve(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_request(int argc, char **argv);
+int cli_client(int argc, char **argv);
 
 #endif
