@@ -7,14 +7,18 @@
 
 #include <stddef.h>
 
+#include "auth/auth.h"
+#include "auth/secret.h"
 #include "core/config.h"
 #include "http/router.h"
 #include "store/store.h"
 
 struct api_ctx {
-    const config *cfg; /* borrowed */
-    store_pool *pool;  /* borrowed */
-    int db_wait_ms;    /* how long a request waits for a database connection */
+    const config *cfg;        /* borrowed */
+    store_pool *pool;         /* borrowed */
+    int db_wait_ms;           /* how long a request waits for a database connection */
+    auth *auth;               /* borrowed */
+    const secret_key *secret; /* borrowed; decrypts client keys */
 };
 
 /* The route table (static; valid for the life of the process). */

@@ -4,15 +4,24 @@
  * table at start-up. Route names are stable: they label metrics and, once auth
  * lands, they are what client scopes grant.
  */
+#include "api/admin.h"
 #include "api/api.h"
+#include "api/identity.h"
 #include "api/meta.h"
 
+/* Body limit of POST /api/v1/whoami: enough to test payload signing. */
+#define WHOAMI_BODY_LIMIT (64u << 10)
+
 static const struct route routes[] = {
-    /* method, pattern, handler, flags, body limit, name */
-    {"GET", "/healthcheck", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck"},
-    {"GET", "/healthcheck/", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck"},
-    {"GET", "/metrics", meta_metrics, ROUTE_PUBLIC, 0, "metrics"},
-    {"GET", "/api", meta_liveness, ROUTE_PUBLIC, 0, "liveness"},
+    /* method, pattern, handler, flags, body limit, name, scope */
+    {"GET", "/healthcheck", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL},
+    {"GET", "/healthcheck/", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL},
+    {"GET", "/metrics", meta_metrics, ROUTE_PUBLIC, 0, "metrics", NULL},
+    {"GET", "/api", meta_liveness, ROUTE_PUBLIC, 0, "liveness", NULL},
+    {"GET", "/apikey", identity_apikey, ROUTE_PUBLIC, 0, "apikey", NULL},
+    {"GET", "/api/v1/whoami", identity_whoami, 0, 0, "whoami", NULL},
+    {"POST", "/api/v1/whoami", identity_whoami, ROUTE_BODY, WHOAMI_BODY_LIMIT, "whoami", NULL},
+    {"GET", "/api/v1/clients", admin_clients_list, 0, 0, "clients.list", "admin"},
 };
 
 const struct route *api_routes(size_t *n)

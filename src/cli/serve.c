@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/guard.h"
+#include "auth/auth.h"
+#include "auth/nonce.h"
+#include "auth/secret.h"
 #include "cli/cli.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -40,8 +44,38 @@ static void log_migration(const struct migration *m, void *ctx)
     log_info("migration applied", LF_INT("version", m->version), LF_STR("name", m->name));
 }
 
-/* Check (and with migrate, bring) the schema to this binary's version. */
-static int prepare_database(const struct cli *c, int migrate)
+/* What serve owns besides the server: freed in this order by serve_close. */
+struct serve {
+    store_pool *pool;
+    secret_key *secret;
+    nonce_cache *nonces;
+    auth *auth;
+};
+
+static void serve_close(struct serve *sv)
+{
+    auth_free(sv->auth);
+    nonce_cache_close(sv->nonces);
+    secret_key_free(sv->secret);
+    store_pool_close(sv->pool);
+}
+
+/* The server secret: loaded (or created on a database that never had one) and
+ * checked against the database, so a lost or replaced secret stops the start. */
+static int load_secret(const struct cli *c, store *s, secret_key **out)
+{
+    char why[512];
+    if (secret_setup(s, config_str(c->cfg, CFG_AUTH_SECRET),
+                     config_str(c->cfg, CFG_AUTH_SECRET_FILE), 1, out, why, sizeof why) < 0) {
+        cli_error("%s", why);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* Check (and with migrate, bring) the schema to this binary's version, then load
+ * the server secret. */
+static int prepare_database(const struct cli *c, int migrate, secret_key **secret)
 {
     store *s = NULL;
     struct migrate_status st;
@@ -69,8 +103,34 @@ static int prepare_database(const struct cli *c, int migrate)
         cli_error("migration failed: %s", store_errmsg(s));
         rc = CLI_FAIL;
     }
+    if (rc == CLI_OK)
+        rc = load_secret(c, s, secret);
     store_close(s);
     return rc;
+}
+
+/* The replay cache and the auth decision maker, from the config. */
+static int setup_auth(const struct cli *c, struct serve *sv)
+{
+    char why[512];
+    const config *cfg = c->cfg;
+    if (config_int(cfg, CFG_AUTH_NONCE_CHECK) &&
+        nonce_cache_open(
+            config_str(cfg, CFG_CACHE_URL), (int)config_int(cfg, CFG_AUTH_NONCE_TTL_SEC),
+            (size_t)config_int(cfg, CFG_AUTH_NONCE_MAX), &sv->nonces, why, sizeof why) < 0) {
+        cli_error("cannot open the nonce cache: %s", why);
+        return CLI_FAIL;
+    }
+    if (auth_new(cfg, &sv->auth, why, sizeof why) < 0) {
+        cli_error("%s", why);
+        return CLI_USAGE;
+    }
+    guard_install(sv->auth);
+    if (sv->nonces)
+        auth_set_nonce(sv->auth, nonce_cache_check, sv->nonces);
+    if (!auth_enabled(sv->auth))
+        log_warn("auth.enabled is 0: every route is open to anyone");
+    return CLI_OK;
 }
 
 static double elapsed_sec(const struct timespec *since)
@@ -100,10 +160,11 @@ static void drain(http_server *srv, const sigset_t *sigs, int timeout_sec)
     }
 }
 
-static int run_server(const struct cli *c, store_pool *pool)
+static int run_server(const struct cli *c, const struct serve *sv)
 {
     const config *cfg = c->cfg;
-    struct api_ctx ctx = {cfg, pool, DB_WAIT_MS};
+    store_pool *pool = sv->pool;
+    struct api_ctx ctx = {cfg, pool, DB_WAIT_MS, sv->auth, sv->secret};
     struct http_server_options opt = {0};
     char why[512];
     http_server *srv = NULL;
@@ -125,6 +186,8 @@ static int run_server(const struct cli *c, store_pool *pool)
     opt.default_body_limit = (size_t)config_int(cfg, CFG_HTTP_MAX_BODY_BYTES);
     opt.routes = api_routes(&opt.nroutes);
     opt.app = &ctx;
+    opt.guard = guard_check;
+    opt.before_send = guard_before_send;
     if (http_server_start(&opt, &srv, why, sizeof why) < 0) {
         cli_error("%s", why);
         return CLI_FAIL;
@@ -149,15 +212,18 @@ static int run_server(const struct cli *c, store_pool *pool)
 int cli_serve(int argc, char **argv)
 {
     struct cli c;
+    struct serve sv = {0};
     int migrate = 0;
-    store_pool *pool = NULL;
     const struct cli_opt opts[] = {{"--migrate", NULL, &migrate, "apply pending migrations"}};
     int rc = cli_setup(argc, argv, opts, 1, 0, serve_usage, &c);
     if (rc < 0)
         return CLI_OK;
     if (rc != CLI_OK)
         return rc;
-    rc = prepare_database(&c, migrate);
+    rc = prepare_database(&c, migrate, &sv.secret);
+    if (rc != CLI_OK)
+        goto out;
+    rc = setup_auth(&c, &sv);
     if (rc != CLI_OK)
         goto out;
 
@@ -170,15 +236,15 @@ int cli_serve(int argc, char **argv)
         int threads = (int)config_int(c.cfg, CFG_HTTP_THREADS);
         pool_size = (threads ? threads : (int)(cores > 0 ? cores : 1)) + 2;
     }
-    if (store_pool_open(config_str(c.cfg, CFG_DATABASE_URL), &sopt, pool_size, &pool, why,
+    if (store_pool_open(config_str(c.cfg, CFG_DATABASE_URL), &sopt, pool_size, &sv.pool, why,
                         sizeof why) < 0) {
         cli_error("cannot open database %s: %s", cli_database_display(&c), why);
         rc = CLI_FAIL;
         goto out;
     }
-    rc = run_server(&c, pool);
+    rc = run_server(&c, &sv);
 out:
-    store_pool_close(pool);
+    serve_close(&sv);
     cli_free(&c);
     return rc;
 }

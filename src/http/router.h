@@ -42,7 +42,10 @@ struct route {
     http_handler handler;
     unsigned flags;    /* ROUTE_* */
     size_t body_limit; /* with ROUTE_BODY: largest body; 0 = the configured default */
-    const char *name;  /* stable name for metrics, logs and scopes: "runs.read" */
+    const char *name;  /* stable name for metrics and logs: "runs.read" */
+    /* The scope a client needs ("datasets:read"); NULL = any caller who
+     * authenticated. Not used on ROUTE_PUBLIC routes. */
+    const char *scope;
 };
 
 struct route_param {

@@ -11,15 +11,15 @@ static void h(http_req *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/healthcheck", h, ROUTE_PUBLIC, 0, "healthcheck"},
-    {"GET", "/healthcheck/", h, ROUTE_PUBLIC, 0, "healthcheck"},
-    {"GET", "/api/v1/datasets/{name}", h, 0, 0, "datasets.read"},
-    {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data.read"},
-    {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 1024, "uploads.write"},
-    {"GET", "/api/v1/runs/{id}", h, 0, 0, "runs.read"},
-    {"GET", "/api/v1/runs/latest", h, 0, 0, "runs.latest"},
-    {"DELETE", "/api/v1/runs/{id}", h, 0, 0, "runs.delete"},
-    {"GET", "/", h, 0, 0, "root"},
+    {"GET", "/healthcheck", h, ROUTE_PUBLIC, 0, "healthcheck", NULL},
+    {"GET", "/healthcheck/", h, ROUTE_PUBLIC, 0, "healthcheck", NULL},
+    {"GET", "/api/v1/datasets/{name}", h, 0, 0, "datasets.read", NULL},
+    {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data.read", NULL},
+    {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 1024, "uploads.write", NULL},
+    {"GET", "/api/v1/runs/{id}", h, 0, 0, "runs.read", NULL},
+    {"GET", "/api/v1/runs/latest", h, 0, 0, "runs.latest", NULL},
+    {"DELETE", "/api/v1/runs/{id}", h, 0, 0, "runs.delete", NULL},
+    {"GET", "/", h, 0, 0, "root", NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -118,18 +118,19 @@ static const char *validate_one(const struct route *r, size_t n)
 
 Test(router, validation_rejects_bad_tables)
 {
-    const struct route bad_method[] = {{"FETCH", "/x", h, 0, 0, "x"}};
-    const struct route no_slash[] = {{"GET", "x", h, 0, 0, "x"}};
-    const struct route half_param[] = {{"GET", "/a/{id", h, 0, 0, "x"}};
-    const struct route inner_param[] = {{"GET", "/a/x{id}", h, 0, 0, "x"}};
-    const struct route bad_name[] = {{"GET", "/a/{1d}", h, 0, 0, "x"}};
-    const struct route twice[] = {{"GET", "/a/{id}/{id}", h, 0, 0, "x"}};
-    const struct route empty_seg[] = {{"GET", "/a//b", h, 0, 0, "x"}};
-    const struct route no_handler[] = {{"GET", "/a", NULL, 0, 0, "x"}};
-    const struct route no_name[] = {{"GET", "/a", h, 0, 0, ""}};
-    const struct route limit_no_body[] = {{"GET", "/a", h, 0, 10, "x"}};
-    const struct route dup[] = {{"GET", "/a/{x}", h, 0, 0, "x"}, {"GET", "/a/{y}", h, 0, 0, "y"}};
-    const struct route bad_char[] = {{"GET", "/a b", h, 0, 0, "x"}};
+    const struct route bad_method[] = {{"FETCH", "/x", h, 0, 0, "x", NULL}};
+    const struct route no_slash[] = {{"GET", "x", h, 0, 0, "x", NULL}};
+    const struct route half_param[] = {{"GET", "/a/{id", h, 0, 0, "x", NULL}};
+    const struct route inner_param[] = {{"GET", "/a/x{id}", h, 0, 0, "x", NULL}};
+    const struct route bad_name[] = {{"GET", "/a/{1d}", h, 0, 0, "x", NULL}};
+    const struct route twice[] = {{"GET", "/a/{id}/{id}", h, 0, 0, "x", NULL}};
+    const struct route empty_seg[] = {{"GET", "/a//b", h, 0, 0, "x", NULL}};
+    const struct route no_handler[] = {{"GET", "/a", NULL, 0, 0, "x", NULL}};
+    const struct route no_name[] = {{"GET", "/a", h, 0, 0, "", NULL}};
+    const struct route limit_no_body[] = {{"GET", "/a", h, 0, 10, "x", NULL}};
+    const struct route dup[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL},
+                                {"GET", "/a/{y}", h, 0, 0, "y", NULL}};
+    const struct route bad_char[] = {{"GET", "/a b", h, 0, 0, "x", NULL}};
     cr_assert_not_null(validate_one(bad_method, 1));
     cr_assert_not_null(validate_one(no_slash, 1));
     cr_assert_not_null(validate_one(half_param, 1));
@@ -143,6 +144,7 @@ Test(router, validation_rejects_bad_tables)
     cr_assert_not_null(strstr(validate_one(dup, 2), "same as route 0"));
     cr_assert_not_null(validate_one(bad_char, 1));
     /* same shape with different methods is fine */
-    const struct route ok[] = {{"GET", "/a/{x}", h, 0, 0, "x"}, {"PUT", "/a/{y}", h, 0, 0, "y"}};
+    const struct route ok[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL},
+                               {"PUT", "/a/{y}", h, 0, 0, "y", NULL}};
     cr_assert_null(validate_one(ok, 2));
 }

@@ -1,0 +1,136 @@
+/*
+ * guard: see guard.h. The client lookup borrows one pooled database connection
+ * for the duration of auth_check and gives it back before the handler runs, so
+ * authentication never holds a connection the handler is waiting for.
+ */
+#include "api/guard.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "auth/clients.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/metrics.h"
+
+struct lookup_ctx {
+    const struct api_ctx *api;
+    store *conn; /* acquired on first use */
+};
+
+static int lookup_client(void *cls, const char *id, size_t id_len, struct auth_client *out)
+{
+    struct lookup_ctx *lc = cls;
+    if (!lc->conn) {
+        int rc = store_pool_acquire(lc->api->pool, lc->api->db_wait_ms, &lc->conn);
+        if (rc < 0)
+            return rc;
+    }
+    struct client *c = NULL;
+    int rc = clients_get(lc->conn, lc->api->secret, id, id_len, &c);
+    if (rc < 0) {
+        if (rc != ERR_NOTFOUND)
+            log_error("client lookup failed", LF_STR("error", store_errmsg(lc->conn)));
+        return rc;
+    }
+    out->creds.id = c->id;
+    out->creds.key = c->key;
+    out->creds.key_len = c->key_len;
+    out->creds.alg = c->alg;
+    out->scopes = (const char *const *)c->scopes;
+    out->nscopes = c->nscopes;
+    out->enabled = c->enabled;
+    out->owner = c;
+    return 0;
+}
+
+static void release_client(void *cls, struct auth_client *c)
+{
+    (void)cls;
+    client_free(c->owner);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The id a refused Hawk header claimed, for the log (never the key or MAC). */
+static void claimed_id(const char *authorization, char *out, size_t outlen)
+{
+    struct hawk_header h;
+    struct hawk_result r;
+    out[0] = '\0';
+    if (authorization && hawk_parse_header(authorization, &h, &r) == 0 && h.id.p)
+        snprintf(out, outlen, "%.*s", (int)(h.id.n > 128 ? 128 : h.id.n), h.id.p);
+}
+
+static void refuse(http_req *r, const struct auth_result *res, const char *authorization)
+{
+    char id[132];
+    claimed_id(authorization, id, sizeof id);
+    log_warn("authentication refused", LF_STR("reason", res->reason),
+             LF_STR("message", res->message), LF_STR("client", id[0] ? id : NULL),
+             LF_STR("address", res->client_addr), LF_STR("route", http_req_route(r)->name));
+    metrics_auth_failure(http_req_metrics(r), res->reason);
+    if (res->www_authenticate[0])
+        http_set_header(r, "WWW-Authenticate", res->www_authenticate);
+    http_reply_error_status(r, res->status, res->code, res->message);
+}
+
+int guard_check(http_req *r)
+{
+    const struct api_ctx *api = http_req_app(r);
+    struct auth_result *res = arena_alloc(http_req_arena(r), sizeof *res);
+    struct auth_input in = {0};
+    in.method = http_req_method(r);
+    in.target = http_req_target(r);
+    in.peer = http_req_peer(r);
+    in.host = http_req_header(r, "Host");
+    in.x_forwarded_for = http_req_header(r, "X-Forwarded-For");
+    in.x_forwarded_host = http_req_header(r, "X-Forwarded-Host");
+    in.x_forwarded_proto = http_req_header(r, "X-Forwarded-Proto");
+    in.x_forwarded_port = http_req_header(r, "X-Forwarded-Port");
+    in.authorization = http_req_header(r, "Authorization");
+    in.apikey = http_req_header(r, "APIKEY");
+    in.content_type = http_req_header(r, "Content-Type");
+    in.body = http_req_body(r, &in.body_len);
+    in.scope = http_req_route(r)->scope;
+
+    struct lookup_ctx lc = {api, NULL};
+    auth_check(api->auth, &in, now_ms(), &lc, res);
+    store_pool_release(api->pool, lc.conn);
+    http_req_set_user(r, res);
+    if (res->status == 0)
+        return 0;
+    refuse(r, res, in.authorization);
+    return 1;
+}
+
+void guard_before_send(http_req *r, int status, const char *content_type, const void *body,
+                       size_t len)
+{
+    struct auth_result *res = http_req_user(r);
+    const struct api_ctx *api = http_req_app(r);
+    char header[512];
+    (void)status;
+    if (!res)
+        return;
+    if (auth_sign_response(api->auth, res, content_type, body, len, header, sizeof header) == 0)
+        http_set_header(r, "Server-Authorization", header);
+    auth_result_wipe(res); /* the key copy is not needed after the one response */
+}
+
+const struct auth_result *guard_identity(const http_req *r)
+{
+    return http_req_user(r);
+}
+
+void guard_install(auth *a)
+{
+    auth_set_lookup(a, lookup_client, release_client);
+}
