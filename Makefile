@@ -112,14 +112,16 @@ e2e: san
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
-FUZZ_TARGETS := fuzz_json fuzz_router
+FUZZ_LIBS    := -lcrypto
+FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk
 fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
+fuzz_hawk_SRC   := src/auth/hawk.c src/core/err.c
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)
 	@mkdir -p $(@D)
-	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $^
+	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_LIBS)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
