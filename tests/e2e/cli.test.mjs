@@ -105,7 +105,7 @@ test('an unusable database path is a one-line error (exit 1)', () => {
 test('a port in use is a one-line error (exit 1)', async () => {
   const f = await startFerry();
   try {
-    const r = runFerry(['serve', '--port', String(f.port), '--database', db(f.dir)]);
+    const r = runFerry(['serve', '--port', String(f.port), '--database', db(f.dir)], { cwd: f.dir });
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${f.port}: Address already in use`));
   } finally {
