@@ -3,7 +3,8 @@
 #
 #   make            release build: build/ferry (-O2 -g)
 #   make run        deps + build + serve on 127.0.0.1:8080 with ./data/ferry.db
-#   make test       deps + lint + sanitized build + unit + e2e; ends with "N passed, N failed"
+#   make test       deps + lint + release and sanitized builds + fuzz smoke + unit + e2e;
+#                   ends with "total: N passed, N failed"
 #   make lint       clang-format check, banned calls, cppcheck
 #   make format     apply clang-format
 #   make deps       install missing Debian packages and npm packages (quick when none are)
@@ -95,7 +96,7 @@ run: deps
 	$(BUILD)/ferry serve --migrate
 
 test: deps
-	$(MAKE) --no-print-directory san
+	$(MAKE) --no-print-directory san ferry
 	BUILD=$(BUILD) tests/run-all.sh
 
 unit: san

@@ -7,10 +7,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "auth/clients.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "http/metrics.h"
@@ -50,13 +50,6 @@ static void release_client(void *cls, struct auth_client *c)
 {
     (void)cls;
     client_free(c->owner);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The id a refused Hawk header claimed, for the log (never the key or MAC). */
@@ -102,7 +95,7 @@ int guard_check(http_req *r)
     in.scope = http_req_route(r)->scope;
 
     struct lookup_ctx lc = {api, NULL};
-    auth_check(api->auth, &in, now_ms(), &lc, res);
+    auth_check(api->auth, &in, clock_now_ms(), &lc, res);
     store_pool_release(api->pool, lc.conn);
     http_req_set_user(r, res);
     if (res->status == 0)

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -35,16 +36,6 @@ enum { COL_ID, COL_KEY, COL_ALG, COL_SCOPES, COL_DESC, COL_ENABLED, COL_CREATED,
 static const char *alg_text(enum hawk_alg alg)
 {
     return alg == HAWK_SHA1 ? "sha1" : "sha256";
-}
-
-static void now_iso(char *out, size_t n)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
 }
 
 static void make_aad(const char *id, size_t len, char *out)
@@ -340,7 +331,7 @@ int clients_add(store *s, const secret_key *k, const struct client_spec *spec, s
     rc = secret_seal(k, key, key_len, aad, &sealed);
     if (rc < 0)
         goto out;
-    now_iso(now, sizeof now);
+    clock_now_iso(now);
     struct store_value p[] = {SV_TEXT(spec->id),
                               SV_BLOB(sealed.data, sealed.len),
                               SV_TEXT(alg_text(spec->alg)),
@@ -480,7 +471,7 @@ int clients_rotate(store *s, const secret_key *k, const char *id, struct buf *ke
     rc = secret_seal(k, key, (size_t)n, aad, &sealed);
     if (rc < 0)
         goto out;
-    now_iso(now, sizeof now);
+    clock_now_iso(now);
     struct store_value p[] = {SV_TEXT(id), SV_BLOB(sealed.data, sealed.len), SV_TEXT(now)};
     rc =
         change_one(s, "UPDATE ferry_clients SET key_enc = $2, updated_at = $3 WHERE id = $1", p, 3);
@@ -497,7 +488,7 @@ int clients_set_enabled(store *s, const char *id, int enabled)
     char now[CLIENT_TIME_MAX];
     if (!id || !client_id_valid(id, strlen(id)))
         return ERR_NOTFOUND;
-    now_iso(now, sizeof now);
+    clock_now_iso(now);
     struct store_value p[] = {SV_TEXT(id), SV_BOOL(enabled), SV_TEXT(now)};
     return change_one(s, "UPDATE ferry_clients SET enabled = $2, updated_at = $3 WHERE id = $1", p,
                       3);

@@ -37,6 +37,7 @@
 #include "auth/hawk.h"
 #include "auth/secret.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "store/store.h"
 
 #define CLIENT_ID_MAX              128
@@ -44,8 +45,8 @@
 #define CLIENT_SCOPE_MAX           64
 #define CLIENT_SCOPES_MAX          64
 #define CLIENT_DESCRIPTION_MAX     1000
-#define CLIENT_GENERATED_KEY_BYTES 32 /* random bytes in a generated key */
-#define CLIENT_TIME_MAX            32 /* room for "2026-11-23T11:30:00.000Z" */
+#define CLIENT_GENERATED_KEY_BYTES 32            /* random bytes in a generated key */
+#define CLIENT_TIME_MAX            CLOCK_ISO_MAX /* "2026-11-23T11:30:00.000Z" */
 
 /* What clients_add needs; all borrowed for the call. Zero-initialised means:
  * sha256, no scopes, no description, enabled, a generated key. */

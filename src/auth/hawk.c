@@ -1534,7 +1534,7 @@ int hawk_bewit(const struct hawk_credentials *c, const char *resource, const cha
         ext = "";
     /* ext: UTF-8, every character at most U+00FF, no backslash. */
     for (const unsigned char *p = (const unsigned char *)ext; *p;) {
-        unsigned cp;
+        unsigned cp = 0;
         size_t k = utf8_char(p, &cp);
         if (k == 0 || cp > 0xff || cp == '\\')
             return ERR_INVAL;
@@ -1561,7 +1561,7 @@ int hawk_bewit(const struct hawk_credentials *c, const char *resource, const cha
     b64w_put(&w, mac, strlen(mac));
     b64w_put(&w, "\\", 1);
     for (const unsigned char *p = (const unsigned char *)ext; *p;) {
-        unsigned cp;
+        unsigned cp = 0;
         size_t k = utf8_char(p, &cp);
         unsigned char byte = (unsigned char)cp; /* Latin-1 in the token */
         b64w_put(&w, &byte, 1);

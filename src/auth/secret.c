@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 
 /* Longest key file we read: base64 of 32 bytes is 44 characters. */
@@ -478,16 +479,6 @@ out:
 
 /* ---- the database's check value ---------------------------------------------- */
 
-static void now_iso(char *out, size_t n)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
-}
-
 int secret_store_has_check(store *s)
 {
     struct store_value p[1] = {SV_TEXT(CHECK_NAME)};
@@ -498,7 +489,7 @@ int secret_store_has_check(store *s)
 int secret_verify_store(store *s, const secret_key *k, char *err, size_t errlen)
 {
     struct buf sealed, plain;
-    char ts[32];
+    char ts[CLOCK_ISO_MAX];
     buf_init(&sealed, 4096);
     buf_init(&plain, 4096);
     struct store_value name = SV_TEXT(CHECK_NAME);
@@ -510,7 +501,7 @@ int secret_verify_store(store *s, const secret_key *k, char *err, size_t errlen)
             set_err(err, errlen, "cannot seal the secret check value: %s", err_str(rc));
             goto out;
         }
-        now_iso(ts, sizeof ts);
+        clock_now_iso(ts);
         struct store_value p[3] = {name, SV_BLOB(sealed.data, sealed.len), SV_TEXT(ts)};
         rc = store_execv(s,
                          "INSERT INTO ferry_settings (name, value, updated_at) VALUES ($1, $2, $3) "

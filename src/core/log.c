@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/clock.h"
 #include "core/json.h"
 
 static atomic_int log_level = LOG_INFO;
@@ -215,13 +216,11 @@ out:
 /* Append "ts":"YYYY-MM-DDTHH:MM:SS.mmmZ" for the current time. */
 static void log_put_time(struct buf *b)
 {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    buf_printf(b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-               (int)(ts.tv_nsec / 1000000));
+    char now[CLOCK_ISO_MAX];
+    clock_now_iso(now);
+    buf_puts(b, "{\"ts\":\"");
+    buf_puts(b, now);
+    buf_putc(b, '"');
 }
 
 /* write(2) the whole line, retrying on EINTR; a failure to log is ignored. */

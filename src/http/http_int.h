@@ -89,9 +89,6 @@ void http_stream_detach(struct http_stream *s);
  * Never NULL. */
 char *http_decode(struct arena *a, const char *s, size_t n, int plus, size_t *len);
 
-/* Monotonic microseconds. */
-uint64_t http_now_usec(void);
-
 /* Add the standard headers (X-Request-Id and those set by the handler) to resp
  * and queue it; records the status. Takes resp (destroys our reference). */
 void http_queue(http_req *r, int status, struct MHD_Response *resp);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/err.h"
 #include "core/json.h"
@@ -17,13 +16,6 @@
 #define STREAM_PIECE_LIMIT (4u << 20)
 /* Chunk size libmicrohttpd asks the reader for. */
 #define STREAM_BLOCK       65536
-
-uint64_t http_now_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static int hex_value(char c)
 {

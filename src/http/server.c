@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "http/http_int.h"
@@ -60,7 +61,7 @@ static void assign_request_id(http_req *r)
     unsigned char raw[16];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
         /* Not security-relevant: fall back to time and address entropy. */
-        uint64_t t = http_now_usec() ^ (uint64_t)(uintptr_t)r;
+        uint64_t t = clock_mono_us() ^ (uint64_t)(uintptr_t)r;
         memcpy(raw, &t, sizeof t);
         memcpy(raw + 8, &t, sizeof t);
     }
@@ -279,7 +280,7 @@ static void *uri_begin(void *cls, const char *uri, struct MHD_Connection *conn)
     arena_init(&r->arena);
     r->srv = srv;
     r->conn = conn;
-    r->start_usec = http_now_usec();
+    r->start_usec = clock_mono_us();
     r->target = arena_strdup(&r->arena, uri ? uri : "");
     r->path = "-";
     r->query = "";
@@ -299,7 +300,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (r->stream)
         http_stream_detach(r->stream);
-    uint64_t usec = http_now_usec() - r->start_usec;
+    uint64_t usec = clock_mono_us() - r->start_usec;
     const char *route = r->matched ? r->match.route->name : "none";
     const char *method = r->method ? r->method : "-";
     log_set_request_id(r->headers_seen ? r->id : NULL);

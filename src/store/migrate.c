@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/embed.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "store/store_int.h"
 
@@ -220,24 +221,11 @@ int migrate_get_status(store *s, struct migrate_status *out)
     return status(s, applied, out);
 }
 
-/* Now as ISO-8601 UTC with milliseconds: 2026-11-23T11:30:00.000Z. */
-static void now_iso(char *out, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    int ms = (int)((unsigned long)ts.tv_nsec / 1000000UL % 1000UL);
-    snprintf(out, len, "%.20s.%03dZ", date, ms);
-}
-
 /* Apply one migration with its record in one transaction. 1 if applied, 0 if
  * another process recorded it first, <0 on failure (rolled back). */
 static int apply_one(store *s, const struct migration *m)
 {
-    char ts[64];
+    char ts[CLOCK_ISO_MAX];
     int rc = store_begin(s);
     if (rc < 0)
         return rc;
@@ -254,7 +242,7 @@ static int apply_one(store *s, const struct migration *m)
         store__set_errmsg(s, "migration %04d_%s: %s", m->version, m->name, msg);
         goto fail;
     }
-    now_iso(ts, sizeof ts);
+    clock_now_iso(ts);
     struct store_value rec[3] = {SV_INT(m->version), SV_TEXT(m->name), SV_TEXT(ts)};
     rc = store_execv(s,
                      "INSERT INTO ferry_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
