@@ -114,10 +114,11 @@ FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
 FUZZ_LIBS    := -lcrypto
-FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk
+FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk fuzz_base64
 fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
-fuzz_hawk_SRC   := src/auth/hawk.c src/core/err.c
+fuzz_hawk_SRC   := src/auth/hawk.c src/core/base64.c src/core/err.c
+fuzz_base64_SRC := src/core/base64.c src/core/err.c
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)

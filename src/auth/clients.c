@@ -17,9 +17,9 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/base64.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -257,16 +257,11 @@ out:
 static int generate_key(char *out, size_t outlen)
 {
     unsigned char raw[CLIENT_GENERATED_KEY_BYTES];
-    if (outlen < 4 * ((sizeof raw + 2) / 3) + 1 || RAND_bytes(raw, sizeof raw) != 1)
+    if (RAND_bytes(raw, sizeof raw) != 1)
         return ERR_INTERNAL;
-    int n = EVP_EncodeBlock((unsigned char *)out, raw, sizeof raw);
+    long n = base64_encode(raw, sizeof raw, BASE64_URL | BASE64_NOPAD, out, outlen);
     OPENSSL_cleanse(raw, sizeof raw);
-    while (n > 0 && out[n - 1] == '=')
-        n--;
-    out[n] = '\0';
-    for (int i = 0; i < n; i++)
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-    return n;
+    return n < 0 ? ERR_INTERNAL : (int)n;
 }
 
 /* Validate and de-duplicate the spec's scopes into a JSON array text. */

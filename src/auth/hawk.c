@@ -4,8 +4,6 @@
  *
  *   sink         where a normalized string goes: an HMAC or digest context
  *                (streamed, no buffer) or a bounded buffer (tests);
- *   base64       standard with padding (MACs, hashes), base64url without padding
- *                (bewits), and the reference's lenient base64url decoder;
  *   normalized   the one writer of the request/response/bewit strings and of the
  *                payload string, used by both the MAC and the test functions;
  *   parsing      the Authorization header (a replay of the reference's regex
@@ -13,6 +11,9 @@
  *   verifying    hawk_authenticate, hawk_authenticate_bewit;
  *   signing      hawk_client_header, hawk_response_header, hawk_bewit and the
  *                client's response check.
+ *
+ * base64 is core/base64: standard with padding for MACs and hashes, URL-safe
+ * without padding for bewits, decoded leniently as the reference does.
  *
  * Every input is bounded before it is read (HAWK_HEADER_MAX), scans never go past
  * a slice's length, and nothing is allocated here: OpenSSL allocates its own
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "core/err.h"
 
 #define DIGEST_MAX 32 /* SHA-256 */
@@ -255,8 +257,6 @@ static int sink_mac_begin(struct sink *s, EVP_MAC **macp, const struct hawk_cred
     return 0;
 }
 
-static void b64_encode(const unsigned char *in, size_t n, char *out);
-
 /* Finish the MAC into out (base64) and free the contexts. */
 static int sink_mac_end(struct sink *s, EVP_MAC *mac, char *out)
 {
@@ -266,122 +266,12 @@ static int sink_mac_end(struct sink *s, EVP_MAC *mac, char *out)
     out[0] = '\0';
     if (rc == 0 && (!EVP_MAC_final(s->mac, d, &dn, sizeof d) || dn > DIGEST_MAX))
         rc = ERR_INTERNAL;
-    if (rc == 0)
-        b64_encode(d, dn, out);
+    if (rc == 0 && base64_encode(d, dn, 0, out, HAWK_MAC_B64_MAX) < 0)
+        rc = ERR_INTERNAL;
     EVP_MAC_CTX_free(s->mac);
     EVP_MAC_free(mac);
     s->mac = NULL;
     return rc;
-}
-
-/* ---- base64 -------------------------------------------------------------------- */
-
-static const char B64STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Standard base64 with padding; out holds 4 * ceil(n / 3) + 1 bytes. */
-static void b64_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = B64STD[v >> 18];
-        out[o++] = B64STD[(v >> 12) & 63];
-        out[o++] = B64STD[(v >> 6) & 63];
-        out[o++] = B64STD[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = B64STD[v >> 18];
-        out[o++] = B64STD[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = B64STD[v >> 18];
-        out[o++] = B64STD[(v >> 12) & 63];
-        out[o++] = B64STD[(v >> 6) & 63];
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-}
-
-/* Streaming base64url encoder without padding into a bounded buffer. */
-struct b64w {
-    char *out;
-    size_t cap, len;
-    unsigned acc;
-    int bits;
-    int err;
-};
-
-static void b64w_emit(struct b64w *w, char c)
-{
-    if (w->len + 1 >= w->cap) {
-        w->err = ERR_TOOBIG;
-        return;
-    }
-    w->out[w->len++] = c;
-}
-
-static void b64w_put(struct b64w *w, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        w->acc = (w->acc << 8 | b[i]) & 0xffffu;
-        w->bits += 8;
-        while (w->bits >= 6) {
-            w->bits -= 6;
-            b64w_emit(w, B64URL[(w->acc >> w->bits) & 63]);
-        }
-    }
-}
-
-static int b64w_end(struct b64w *w)
-{
-    if (w->bits > 0)
-        b64w_emit(w, B64URL[(w->acc << (6 - w->bits)) & 63]);
-    if (w->cap > 0)
-        w->out[w->len < w->cap ? w->len : w->cap - 1] = '\0';
-    return w->err;
-}
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decode base64url as Node's Buffer.from(s, 'base64') does for [A-Za-z0-9_-]:
- * every 6 bits, a byte per 8 accumulated, the leftover bits dropped (so a single
- * trailing character yields nothing). out holds n * 3 / 4 + 1. Returns the length,
- * or -1 for a character outside the alphabet. */
-static long b64url_decode(const char *in, size_t n, unsigned char *out)
-{
-    unsigned acc = 0;
-    int bits = 0;
-    long o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6 | (unsigned)v) & 0xffffu;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return o;
 }
 
 /* ---- normalized strings -------------------------------------------------------- */
@@ -540,7 +430,7 @@ void hawk_payload_hash(enum hawk_alg alg, const char *content_type, const void *
     if (EVP_DigestInit_ex(ctx, alg == HAWK_SHA1 ? EVP_sha1() : EVP_sha256(), NULL)) {
         write_payload(&s, content_type, payload, len);
         if (!s.err && EVP_DigestFinal_ex(ctx, d, &dn) && dn <= DIGEST_MAX)
-            b64_encode(d, dn, out);
+            (void)base64_encode(d, dn, 0, out, HAWK_MAC_B64_MAX); /* dn <= DIGEST_MAX: fits */
     }
     EVP_MD_CTX_free(ctx);
 }
@@ -1193,7 +1083,10 @@ void hawk_authenticate_bewit(const struct hawk_request *req, int64_t now_ms, haw
         else
             break;
     }
-    long tn = b64url_decode(r + b.val, vn, tok);
+    /* Decoded as the reference's Buffer.from(s, 'base64') does for [A-Za-z0-9_-]:
+     * bits that do not make a byte are dropped. */
+    long tn = base64_decode(r + b.val, vn, BASE64_URL | BASE64_NOPAD | BASE64_LOOSE_TAIL, tok,
+                            sizeof tok);
     if (tn < 0) {
         fail400(res, "Invalid bewit encoding");
         return;
@@ -1553,22 +1446,20 @@ int hawk_bewit(const struct hawk_credentials *c, const char *resource, const cha
     int rc = hawk_mac(c, &n, mac);
     if (rc < 0)
         return rc;
-    struct b64w w = {.out = out, .cap = outlen};
-    b64w_put(&w, c->id, strlen(c->id));
-    b64w_put(&w, "\\", 1);
-    b64w_put(&w, expbuf, strlen(expbuf));
-    b64w_put(&w, "\\", 1);
-    b64w_put(&w, mac, strlen(mac));
-    b64w_put(&w, "\\", 1);
+    /* The token id\exp\mac\ext, the ext as Latin-1, encoded once. Longer than
+     * HAWK_HEADER_MAX it could never be verified (the resource limit). */
+    char tok[HAWK_HEADER_MAX];
+    int tn = snprintf(tok, sizeof tok, "%s\\%s\\%s\\", c->id, expbuf, mac);
+    if (tn < 0 || (size_t)tn >= sizeof tok)
+        return ERR_TOOBIG;
     for (const unsigned char *p = (const unsigned char *)ext; *p;) {
         unsigned cp = 0;
         size_t k = utf8_char(p, &cp);
-        unsigned char byte = (unsigned char)cp; /* Latin-1 in the token */
-        b64w_put(&w, &byte, 1);
+        if ((size_t)tn == sizeof tok)
+            return ERR_TOOBIG;
+        tok[tn++] = (char)cp; /* Latin-1 in the token */
         p += k;
     }
-    rc = b64w_end(&w);
-    if (rc < 0)
-        out[0] = '\0';
-    return rc;
+    long len = base64_encode(tok, (size_t)tn, BASE64_URL | BASE64_NOPAD, out, outlen);
+    return len < 0 ? (int)len : 0;
 }

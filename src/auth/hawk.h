@@ -203,7 +203,8 @@ int hawk_client_verify_response(const struct hawk_credentials *c, const char *me
  * exp_sec (now + ttl, computed by the caller; 1 to 15 digits). ext may be NULL; it
  * is UTF-8 and may hold only characters up to U+00FF and no backslash (the token
  * carries it as Latin-1, the MAC as UTF-8). The id may not hold a backslash.
- * Returns 0, ERR_INVAL or ERR_TOOBIG. */
+ * Returns 0, ERR_INVAL, or ERR_TOOBIG (out too small, or a token of more than
+ * HAWK_HEADER_MAX bytes, which no server could verify). */
 int hawk_bewit(const struct hawk_credentials *c, const char *resource, const char *host,
                const char *port, int64_t exp_sec, const char *ext, char *out, size_t outlen);
 

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/base64.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -53,53 +54,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- base64 ------------------------------------------------------------------ */
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict standard base64 (padding optional, unused bits zero). Writes at most
- * max bytes. Returns the decoded length, or -1 for bad input or overflow. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
-{
-    if (n % 4 == 0 && n > 0 && s[n - 1] == '=')
-        n -= s[n - 2] == '=' ? 2 : 1;
-    if (n % 4 == 1)
-        return -1;
-    size_t len = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (len == max)
-                return -1;
-            out[len++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* non-canonical trailing bits */
-        return -1;
-    return (long)len;
-}
-
 /* Parse base64 text (trailing whitespace allowed) into k->bytes. */
 static int parse_key_text(secret_key *k, const char *text, size_t n, char *err, size_t errlen)
 {
@@ -107,7 +61,8 @@ static int parse_key_text(secret_key *k, const char *text, size_t n, char *err, 
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' ||
                      text[n - 1] == '\t'))
         n--;
-    long got = b64_decode(text, n, raw, sizeof raw);
+    /* Strict standard base64, padding optional (`openssl rand -base64` pads). */
+    long got = base64_decode(text, n, BASE64_PAD_OPTIONAL, raw, sizeof raw);
     int rc = ERR_CONFIG;
     if (got < 0)
         set_err(err, errlen,
@@ -261,7 +216,12 @@ static int create_key_file(secret_key *k, const char *path, char *err, size_t er
         set_err(err, errlen, "cannot generate a server secret: no randomness");
         return ERR_INTERNAL;
     }
-    int n = EVP_EncodeBlock((unsigned char *)text, k->bytes, SECRET_KEY_BYTES);
+    long n = base64_encode(k->bytes, SECRET_KEY_BYTES, 0, text, sizeof text - 1);
+    if (n < 0) {
+        set_err(err, errlen, "cannot encode the server secret");
+        rc = ERR_INTERNAL;
+        goto out;
+    }
     text[n++] = '\n';
     rc = make_parent_dirs(path, err, errlen);
     if (rc < 0)

@@ -34,6 +34,7 @@
 
 #include "auth/hawk.h"
 #include "cli/cli.h"
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/err.h"
 
@@ -285,17 +286,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 /* 8 random base64url characters. */
 static int make_nonce(char out[9])
 {
-    static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char r[6];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
         return -1;
-    for (int i = 0; i < 2; i++) {
-        uint32_t v = (uint32_t)r[3 * i] << 16 | (uint32_t)r[3 * i + 1] << 8 | r[3 * i + 2];
-        for (int k = 0; k < 4; k++)
-            out[4 * i + k] = b64u[(v >> (18 - 6 * k)) & 63];
-    }
-    out[8] = '\0';
-    return 0;
+    return base64_encode(r, sizeof r, BASE64_URL | BASE64_NOPAD, out, 9) == 8 ? 0 : -1;
 }
 
 /* Sign and send once at ts; fills res and *o (what was signed, for verification;
