@@ -19,9 +19,9 @@ trap cleanup EXIT
 key=bench-key-0123456789abcdefghijklmnopqrstu
 (cd "$dir" && "$OLDPWD/build/ferry" db init --database "sqlite:$dir/f.db" >/dev/null &&
     "$OLDPWD/build/ferry" client add --id bench --key "$key" --scope '*' --database "sqlite:$dir/f.db" >/dev/null)
-start() { # $1 port, rest: env
+start() { # $1 port, rest: env (exec: the pid killed at exit is ferry itself)
     local port=$1; shift
-    (cd "$dir" && env "$@" FERRY_AUTH_NONCE_CHECK=0 FERRY_API_KEY=bench-apikey "$OLDPWD/build/ferry" serve \
+    (cd "$dir" && exec env "$@" FERRY_AUTH_NONCE_CHECK=0 FERRY_API_KEY=bench-apikey "$OLDPWD/build/ferry" serve \
         --port "$port" --database "sqlite:$dir/f.db" --log-level warn 2>>"$dir/log") &
     pids+=($!)
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break; sleep 0.1; done
