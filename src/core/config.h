@@ -45,6 +45,8 @@
       "connections per process; 0 = http.threads + 2")                                             \
     X(DATABASE_BUSY_TIMEOUT_MS, "database.busy_timeout_ms", NULL, CFG_T_INT, 0, 600000, "5000", 0, \
       "how long to wait for a locked database")                                                    \
+    X(DATABASE_WAIT_SEC, "database.wait_sec", NULL, CFG_T_INT, 0, 3600, "30", 0,                   \
+      "at start-up, how long to wait for the database server to accept connections")               \
     X(HTTP_HOST, "http.host", "--host", CFG_T_STR, 0, 0, "127.0.0.1", 0, "address to listen on")   \
     X(HTTP_PORT, "http.port", "--port", CFG_T_INT, 0, 65535, "8080", 0,                            \
       "port to listen on; 0 picks a free port")                                                    \
