@@ -117,7 +117,7 @@ FUZZ_LIBS    := -lcrypto
 FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk fuzz_base64
 fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
-fuzz_hawk_SRC   := src/auth/hawk.c src/core/base64.c src/core/err.c
+fuzz_hawk_SRC   := $(sort $(wildcard src/auth/hawk*.c)) src/core/base64.c src/core/err.c
 fuzz_base64_SRC := src/core/base64.c src/core/err.c
 
 .SECONDEXPANSION:
