@@ -1,19 +1,26 @@
 /*
  * hawk: the Hawk protocol as @hapi/hawk 8.0.0 behaves (see hawk.h for the contract
- * and the deliberate differences). Layout of this file:
+ * and the deliberate differences). The module is three files sharing hawk_int.h:
+ * this one is the core the other two build on; hawk_verify.c holds the server's
+ * checks (PROTOCOL.md sections 7, 9, 11.2) and hawk_sign.c the signing (sections 2,
+ * 3, 10, 11.1). Layout of this file:
  *
+ *   helpers      character classes (section 2.2 values), the algorithms (section 1),
+ *                hawk_equal;
  *   sink         where a normalized string goes: an HMAC or digest context
  *                (streamed, no buffer) or a bounded buffer (tests);
- *   normalized   the one writer of the request/response/bewit strings and of the
- *                payload string, used by both the MAC and the test functions;
- *   parsing      the Authorization header (a replay of the reference's regex
- *                scan), the Host header and the bewit parameter;
- *   verifying    hawk_authenticate, hawk_authenticate_bewit;
- *   signing      hawk_client_header, hawk_response_header, hawk_bewit and the
- *                client's response check.
+ *   normalized   the one writer of the request/response/bewit strings (sections 3,
+ *                10, 11.1), of the ts string (section 5) and of the payload string
+ *                (section 4), used by both the MAC and the test functions;
+ *   results      how a failure fills struct hawk_result (section 8);
+ *   parsing      the Authorization and Server-Authorization headers (section 2.3:
+ *                a replay of the reference's regex scan) and the Host header
+ *                (section 6).
  *
- * base64 is core/base64: standard with padding for MACs and hashes, URL-safe
- * without padding for bewits, decoded leniently as the reference does.
+ * The sink stays private to this file: verifying and signing reach it only through
+ * hawk_mac() and hawk_payload_hash().
+ *
+ * base64 is core/base64: standard with padding for MACs and hashes.
  *
  * Every input is bounded before it is read (HAWK_HEADER_MAX), scans never go past
  * a slice's length, and nothing is allocated here: OpenSSL allocates its own
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/hawk_int.h"
 #include "core/base64.h"
 #include "core/err.h"
 
@@ -48,7 +56,7 @@ static int is_word(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-static int is_digit(unsigned char c)
+int hawk__is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
@@ -60,7 +68,7 @@ static int is_value_char(unsigned char c)
     return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
 }
 
-static int valid_value(const char *p, size_t n)
+int hawk__valid_value(const char *p, size_t n)
 {
     if (n == 0)
         return 0;
@@ -68,11 +76,6 @@ static int valid_value(const char *p, size_t n)
         if (!is_value_char((unsigned char)p[i]))
             return 0;
     return 1;
-}
-
-static int valid_cstr_value(const char *s)
-{
-    return s && valid_value(s, strlen(s));
 }
 
 static unsigned char to_lower(unsigned char c)
@@ -83,20 +86,6 @@ static unsigned char to_lower(unsigned char c)
 static unsigned char to_upper(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
-}
-
-/* Copy a slice into a fixed array as a C string. Returns 0, or -1 when it does
- * not fit (dst is then ""). */
-static int copy_attr(char *dst, size_t cap, struct hawk_attr a)
-{
-    if (a.n >= cap) {
-        dst[0] = '\0';
-        return -1;
-    }
-    if (a.n)
-        memcpy(dst, a.p, a.n);
-    dst[a.n] = '\0';
-    return 0;
 }
 
 struct hawk_attr hawk_attr_str(const char *s)
@@ -140,7 +129,7 @@ const char *hawk_alg_name(enum hawk_alg alg)
     return "unknown";
 }
 
-static int alg_known(enum hawk_alg alg)
+int hawk__alg_known(enum hawk_alg alg)
 {
     return alg == HAWK_SHA256 || alg == HAWK_SHA1;
 }
@@ -233,7 +222,7 @@ static int sink_mac_begin(struct sink *s, EVP_MAC **macp, const struct hawk_cred
 {
     memset(s, 0, sizeof *s);
     *macp = NULL;
-    if (!c || !c->key || c->key_len == 0 || !alg_known(c->alg))
+    if (!c || !c->key || c->key_len == 0 || !hawk__alg_known(c->alg))
         return ERR_INVAL;
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (!mac)
@@ -421,7 +410,7 @@ void hawk_payload_hash(enum hawk_alg alg, const char *content_type, const void *
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
     out[0] = '\0';
-    if (!alg_known(alg))
+    if (!hawk__alg_known(alg))
         return;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx)
@@ -437,7 +426,7 @@ void hawk_payload_hash(enum hawk_alg alg, const char *content_type, const void *
 
 /* ---- results ------------------------------------------------------------------- */
 
-static void result_init(struct hawk_result *res)
+void hawk__result_init(struct hawk_result *res)
 {
     res->ok = 0;
     res->status = 0;
@@ -446,7 +435,7 @@ static void result_init(struct hawk_result *res)
 }
 
 /* 400: no WWW-Authenticate. */
-static void fail400(struct hawk_result *res, const char *msg)
+void hawk__fail400(struct hawk_result *res, const char *msg)
 {
     res->ok = 0;
     res->status = 400;
@@ -455,7 +444,7 @@ static void fail400(struct hawk_result *res, const char *msg)
 }
 
 /* 401 with Hawk error="msg", or the bare challenge when msg is NULL. */
-static void fail401(struct hawk_result *res, const char *msg)
+void hawk__fail401(struct hawk_result *res, const char *msg)
 {
     res->ok = 0;
     res->status = 401;
@@ -468,19 +457,12 @@ static void fail401(struct hawk_result *res, const char *msg)
     snprintf(res->www_authenticate, sizeof res->www_authenticate, "Hawk error=\"%s\"", msg);
 }
 
-static void fail_status(struct hawk_result *res, int status, const char *msg)
+void hawk__fail_status(struct hawk_result *res, int status, const char *msg)
 {
     res->ok = 0;
     res->status = status;
     snprintf(res->message, sizeof res->message, "%s", msg);
     res->www_authenticate[0] = '\0';
-}
-
-/* A lookup error other than ERR_NOTFOUND, passed through as a server error. */
-static void fail_lookup(struct hawk_result *res, int rc)
-{
-    int st = err_http_status(rc);
-    fail_status(res, st >= 500 ? st : 500, err_str(rc));
 }
 
 /* ---- Authorization header parsing ---------------------------------------------- */
@@ -540,14 +522,14 @@ static int parse_attrs(const char *value, unsigned keys, struct hawk_header *out
                        struct hawk_result *res)
 {
     memset(out, 0, sizeof *out);
-    result_init(res);
+    hawk__result_init(res);
     if (!value || !value[0]) {
-        fail401(res, NULL);
+        hawk__fail401(res, NULL);
         return ERR_UNAUTHORIZED;
     }
     size_t len = strnlen(value, HAWK_HEADER_MAX + 1);
     if (len > HAWK_HEADER_MAX) {
-        fail400(res, "Header length too long");
+        hawk__fail400(res, "Header length too long");
         return ERR_INVAL;
     }
     const unsigned char *v = (const unsigned char *)value;
@@ -558,29 +540,29 @@ static int parse_attrs(const char *value, unsigned keys, struct hawk_header *out
         i++;
     size_t scheme_n = i;
     if (scheme_n == 0) {
-        fail400(res, "Invalid header syntax");
+        hawk__fail400(res, "Invalid header syntax");
         return ERR_INVAL;
     }
     size_t j = i;
     while (j < len && is_ws(v[j]))
         j++;
     if (j < len && j == i) {
-        fail400(res, "Invalid header syntax");
+        hawk__fail400(res, "Invalid header syntax");
         return ERR_INVAL;
     }
     for (size_t k = j; k < len; k++) {
         if (v[k] == '\n' || v[k] == '\r') {
-            fail400(res, "Invalid header syntax");
+            hawk__fail400(res, "Invalid header syntax");
             return ERR_INVAL;
         }
     }
     if (scheme_n != 4 || to_lower(v[0]) != 'h' || to_lower(v[1]) != 'a' || to_lower(v[2]) != 'w' ||
         to_lower(v[3]) != 'k') {
-        fail401(res, NULL);
+        hawk__fail401(res, NULL);
         return ERR_UNAUTHORIZED;
     }
     if (j == len) {
-        fail400(res, "Invalid header syntax");
+        hawk__fail400(res, "Invalid header syntax");
         return ERR_INVAL;
     }
 
@@ -624,7 +606,7 @@ static int parse_attrs(const char *value, unsigned keys, struct hawk_header *out
         if (idx < 0) {
             attr_error(msg, sizeof msg, "Unknown attribute", name, name_n);
             covered = 0;
-        } else if (!valid_value(val, val_n)) {
+        } else if (!hawk__valid_value(val, val_n)) {
             attr_error(msg, sizeof msg, "Bad attribute value", name, name_n);
             covered = 0;
         } else if (header_slot(out, idx)->p) {
@@ -638,7 +620,7 @@ static int parse_attrs(const char *value, unsigned keys, struct hawk_header *out
     }
     if (!covered) {
         memset(out, 0, sizeof *out);
-        fail400(res, msg[0] ? msg : "Bad header format");
+        hawk__fail400(res, msg[0] ? msg : "Bad header format");
         return ERR_INVAL;
     }
     res->ok = 1;
@@ -648,6 +630,11 @@ static int parse_attrs(const char *value, unsigned keys, struct hawk_header *out
 int hawk_parse_header(const char *value, struct hawk_header *out, struct hawk_result *res)
 {
     return parse_attrs(value, KEYS_REQUEST, out, res);
+}
+
+int hawk__parse_response_header(const char *value, struct hawk_header *out, struct hawk_result *res)
+{
+    return parse_attrs(value, KEYS_RESPONSE, out, res);
 }
 
 /* ---- Host header ----------------------------------------------------------------- */
@@ -662,7 +649,7 @@ static int host_tail(const unsigned char *v, size_t i, size_t len, size_t *ps, s
     *ps = *pn = 0;
     if (i < len && v[i] == ':') {
         size_t d = i + 1;
-        while (d < len && is_digit(v[d]))
+        while (d < len && hawk__is_digit(v[d]))
             d++;
         if (d == i + 1)
             return -1;
@@ -749,717 +736,4 @@ int hawk_parse_host(const char *host_header, int tls, char *host, size_t host_le
     memcpy(port, v + ps, pn);
     port[pn] = '\0';
     return 0;
-}
-
-/* ---- verifying: Authorization header ------------------------------------------- */
-
-/* ts for the skew test: 1 to 31 ASCII digits. Writes the value, capped at 10^15
- * (far outside any skew window, and small enough that ts * 1000 fits). */
-static int parse_ts(struct hawk_attr ts, int64_t *out)
-{
-    if (ts.n == 0 || ts.n > 31)
-        return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < ts.n; i++) {
-        if (!is_digit((unsigned char)ts.p[i]))
-            return -1;
-        if (v < 1000000000000000LL)
-            v = v * 10 + (ts.p[i] - '0');
-    }
-    *out = v > 1000000000000000LL ? 1000000000000000LL : v;
-    return 0;
-}
-
-static int64_t floor_div1000(int64_t ms)
-{
-    return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1;
-}
-
-static void fail_stale(struct hawk_result *res, const struct hawk_credentials *c, int64_t now_ms)
-{
-    char tsm[HAWK_MAC_B64_MAX];
-    int64_t now_s = floor_div1000(now_ms);
-    if (hawk_ts_mac(c, now_s, tsm) < 0) {
-        fail_status(res, 500, "Internal error");
-        return;
-    }
-    res->ok = 0;
-    res->status = 401;
-    snprintf(res->message, sizeof res->message, "Stale timestamp");
-    snprintf(res->www_authenticate, sizeof res->www_authenticate,
-             "Hawk ts=\"%lld\", tsm=\"%s\", error=\"Stale timestamp\"", (long long)now_s, tsm);
-}
-
-static void artifacts_clear(struct hawk_artifacts *a)
-{
-    a->method[0] = a->resource[0] = a->host[0] = a->port[0] = a->ts[0] = '\0';
-    a->nonce[0] = a->app[0] = a->dlg[0] = a->ext[0] = a->hash[0] = a->id[0] = '\0';
-}
-
-/* Copies the request's side into the artifacts; fails when one does not fit. */
-static int request_side(const struct hawk_request *req, struct hawk_artifacts *a,
-                        struct hawk_result *res)
-{
-    if (!req->host || !req->port || copy_attr(a->host, sizeof a->host, hawk_attr_str(req->host)) ||
-        copy_attr(a->port, sizeof a->port, hawk_attr_str(req->port))) {
-        fail400(res, "Invalid Host header");
-        return -1;
-    }
-    return 0;
-}
-
-static int request_target(const struct hawk_request *req, struct hawk_artifacts *a,
-                          struct hawk_result *res)
-{
-    const char *resource = req->resource ? req->resource : "";
-    size_t rn = strnlen(resource, HAWK_HEADER_MAX + 1);
-    if (rn > HAWK_HEADER_MAX) {
-        fail400(res, "Resource path exceeds max length");
-        return -1;
-    }
-    memcpy(a->resource, resource, rn);
-    a->resource[rn] = '\0';
-    if (!req->method || copy_attr(a->method, sizeof a->method, hawk_attr_str(req->method))) {
-        fail400(res, "Invalid method");
-        return -1;
-    }
-    return 0;
-}
-
-static int lookup_creds(hawk_lookup_fn lookup, void *ctx, const char *id, size_t id_n,
-                        struct hawk_credentials *c, struct hawk_result *res)
-{
-    memset(c, 0, sizeof *c);
-    int rc = lookup ? lookup(ctx, id, id_n, c) : ERR_NOTFOUND;
-    if (rc == ERR_NOTFOUND) {
-        fail401(res, "Unknown credentials");
-        return -1;
-    }
-    if (rc < 0) {
-        fail_lookup(res, rc);
-        return -1;
-    }
-    if (!c->key || c->key_len == 0) {
-        fail_status(res, 500, "Invalid credentials");
-        return -1;
-    }
-    if (!alg_known(c->alg)) {
-        fail_status(res, 500, "Unknown algorithm");
-        return -1;
-    }
-    return 0;
-}
-
-void hawk_authenticate(const struct hawk_request *req, int64_t now_ms, int skew_sec,
-                       hawk_lookup_fn lookup, void *lookup_ctx, hawk_nonce_fn nonce,
-                       void *nonce_ctx, struct hawk_result *res, struct hawk_artifacts *artifacts,
-                       struct hawk_credentials *creds_out)
-{
-    struct hawk_artifacts *a = artifacts;
-    struct hawk_header h;
-    struct hawk_credentials c;
-    char mac[HAWK_MAC_B64_MAX];
-
-    result_init(res);
-    artifacts_clear(a);
-    if (creds_out)
-        memset(creds_out, 0, sizeof *creds_out);
-    if (skew_sec <= 0)
-        skew_sec = 60;
-
-    /* 1. Host (parsed by the caller), and the bounds of what the artifacts hold. */
-    if (request_side(req, a, res) < 0)
-        return;
-    /* 2. The header. */
-    if (hawk_parse_header(req->authorization, &h, res) < 0)
-        return;
-    result_init(res);
-    if (request_target(req, a, res) < 0)
-        return;
-    /* 3. Required attributes. */
-    if (!h.id.p || !h.ts.p || !h.nonce.p || !h.mac.p) {
-        fail400(res, "Missing attributes");
-        return;
-    }
-    /* Attributes are at most HAWK_HEADER_MAX long, so they fit (ts may not). */
-    copy_attr(a->id, sizeof a->id, h.id);
-    copy_attr(a->nonce, sizeof a->nonce, h.nonce);
-    copy_attr(a->hash, sizeof a->hash, h.hash);
-    copy_attr(a->ext, sizeof a->ext, h.ext);
-    copy_attr(a->app, sizeof a->app, h.app);
-    if (h.app.p) /* ferry: dlg only counts with app (it is only MACed then) */
-        copy_attr(a->dlg, sizeof a->dlg, h.dlg);
-    int ts_fits = copy_attr(a->ts, sizeof a->ts, h.ts) == 0;
-
-    /* 4. Credentials. */
-    if (lookup_creds(lookup, lookup_ctx, h.id.p, h.id.n, &c, res) < 0)
-        return;
-
-    /* 5. MAC. */
-    struct hawk_norm n = {
-        .type = "header",
-        .ts = h.ts,
-        .nonce = h.nonce,
-        .method = hawk_attr_str(req->method),
-        .resource = hawk_attr_str(a->resource),
-        .host = hawk_attr_str(req->host),
-        .port = hawk_attr_str(req->port),
-        .hash = h.hash,
-        .ext = h.ext,
-        .app = h.app,
-        .dlg = h.app.p ? h.dlg : hawk_attr_str(NULL),
-    };
-    if (hawk_mac(&c, &n, mac) < 0) {
-        fail_status(res, 500, "Internal error");
-        return;
-    }
-    if (!hawk_equal(mac, strlen(mac), h.mac.p, h.mac.n)) {
-        fail401(res, "Bad mac");
-        return;
-    }
-
-    /* 6. Payload, when the server verifies this body. */
-    if (req->check_payload) {
-        char ph[HAWK_MAC_B64_MAX];
-        if (!h.hash.p) {
-            fail401(res, "Missing required payload hash");
-            return;
-        }
-        hawk_payload_hash(c.alg, req->content_type, req->payload, req->payload_len, ph);
-        if (!ph[0]) {
-            fail_status(res, 500, "Internal error");
-            return;
-        }
-        if (!hawk_equal(ph, strlen(ph), h.hash.p, h.hash.n)) {
-            fail401(res, "Bad payload hash");
-            return;
-        }
-    }
-
-    /* ferry: a ts that is not 1 to 31 digits is stale; it never reaches the store. */
-    int64_t ts;
-    if (!ts_fits || parse_ts(h.ts, &ts) < 0) {
-        fail_stale(res, &c, now_ms);
-        return;
-    }
-
-    /* 7. Nonce: recorded before the skew test, as the reference does. */
-    if (nonce) {
-        int rc = nonce(nonce_ctx, a->id, a->nonce, a->ts);
-        if (rc == ERR_CONFLICT) {
-            fail401(res, "Invalid nonce");
-            return;
-        }
-        if (rc < 0) {
-            fail_status(res, 503, "Nonce store unavailable");
-            return;
-        }
-    }
-
-    /* 8. Skew, in milliseconds. now_ms is clamped to [0, 10^18] so nothing overflows. */
-    int64_t now = now_ms < 0 ? 0 : now_ms > 1000000000000000000LL ? 1000000000000000000LL : now_ms;
-    int64_t diff = ts * 1000 - now;
-    if (diff < 0)
-        diff = -diff;
-    if (diff > (int64_t)skew_sec * 1000) {
-        fail_stale(res, &c, now_ms);
-        return;
-    }
-
-    res->ok = 1;
-    if (creds_out)
-        *creds_out = c;
-}
-
-/* ---- verifying: bewit -------------------------------------------------------------- */
-
-int hawk_has_bewit(const char *resource)
-{
-    return resource && (strstr(resource, "?bewit=") || strstr(resource, "&bewit="));
-}
-
-struct bewit_loc {
-    size_t sep;          /* index of the '?' or '&' before "bewit=" */
-    size_t val, val_n;   /* the value */
-    size_t rest, rest_n; /* what follows the '&' after the value; rest_n 0 if none */
-};
-
-/* ^(\/.*)([\?&])bewit\=([^&$]*)(?:&(.+))?$ with . excluding CR and LF: the last
- * "?bewit=" / "&bewit=" (before any CR/LF) whose tail fits. */
-static int find_bewit(const char *r, size_t n, struct bewit_loc *b)
-{
-    if (n == 0 || r[0] != '/')
-        return -1;
-    size_t lt = 0; /* first line terminator */
-    while (lt < n && r[lt] != '\n' && r[lt] != '\r')
-        lt++;
-    for (size_t p = lt; p-- > 1;) {
-        if ((r[p] != '?' && r[p] != '&') || n - p - 1 < 6 || memcmp(r + p + 1, "bewit=", 6) != 0)
-            continue;
-        size_t v = p + 7, e = v;
-        while (e < n && r[e] != '&' && r[e] != '$')
-            e++;
-        if (e == n) {
-            *b = (struct bewit_loc){p, v, e - v, 0, 0};
-            return 0;
-        }
-        if (r[e] != '&' || e + 1 == n)
-            continue;
-        size_t k = e + 1;
-        while (k < n && r[k] != '\n' && r[k] != '\r')
-            k++;
-        if (k != n)
-            continue;
-        *b = (struct bewit_loc){p, v, e - v, e + 1, n - e - 1};
-        return 0;
-    }
-    return -1;
-}
-
-/* Expiry: all digits, at most 15 significant, not zero. */
-static int parse_exp(const unsigned char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    if (n == 0)
-        return -1;
-    for (size_t k = 0; k < n; k++)
-        if (!is_digit(p[k]))
-            return -1;
-    while (i < n && p[i] == '0')
-        i++;
-    if (n - i > 15 || i == n)
-        return -1;
-    int64_t v = 0;
-    for (; i < n; i++)
-        v = v * 10 + (p[i] - '0');
-    *out = v;
-    return 0;
-}
-
-void hawk_authenticate_bewit(const struct hawk_request *req, int64_t now_ms, hawk_lookup_fn lookup,
-                             void *lookup_ctx, struct hawk_result *res,
-                             struct hawk_artifacts *artifacts)
-{
-    struct hawk_artifacts *a = artifacts;
-    struct hawk_credentials c;
-    struct bewit_loc b;
-    unsigned char tok[HAWK_HEADER_MAX * 3 / 4 + 4];
-    char mac[HAWK_MAC_B64_MAX], expbuf[24];
-
-    result_init(res);
-    artifacts_clear(a);
-    if (request_side(req, a, res) < 0)
-        return;
-    const char *r = req->resource ? req->resource : "";
-    size_t rn = strnlen(r, HAWK_HEADER_MAX + 1);
-    if (rn > HAWK_HEADER_MAX) {
-        fail400(res, "Resource path exceeds max length");
-        return;
-    }
-    if (find_bewit(r, rn, &b) < 0) {
-        fail401(res, NULL);
-        return;
-    }
-    if (b.val_n == 0) {
-        fail401(res, "Empty bewit");
-        return;
-    }
-    if (!req->method || (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
-        fail401(res, "Invalid method");
-        return;
-    }
-    if (req->authorization && req->authorization[0]) {
-        fail400(res, "Multiple authentications");
-        return;
-    }
-    /* ferry extension: mohawk pads its bewits; drop up to two '=' or %3D. */
-    size_t vn = b.val_n;
-    for (int pad = 0; pad < 2; pad++) {
-        if (vn >= 1 && r[b.val + vn - 1] == '=')
-            vn -= 1;
-        else if (vn >= 3 && r[b.val + vn - 3] == '%' && r[b.val + vn - 2] == '3' &&
-                 (r[b.val + vn - 1] == 'D' || r[b.val + vn - 1] == 'd'))
-            vn -= 3;
-        else
-            break;
-    }
-    /* Decoded as the reference's Buffer.from(s, 'base64') does for [A-Za-z0-9_-]:
-     * bits that do not make a byte are dropped. */
-    long tn = base64_decode(r + b.val, vn, BASE64_URL | BASE64_NOPAD | BASE64_LOOSE_TAIL, tok,
-                            sizeof tok);
-    if (tn < 0) {
-        fail400(res, "Invalid bewit encoding");
-        return;
-    }
-    /* id \ exp \ mac \ ext: exactly three backslashes. */
-    size_t cut[3], nc = 0;
-    for (size_t k = 0; k < (size_t)tn; k++) {
-        if (tok[k] == '\\') {
-            if (nc == 3) {
-                nc = 4;
-                break;
-            }
-            cut[nc++] = k;
-        }
-    }
-    if (nc != 3) {
-        fail400(res, "Invalid bewit structure");
-        return;
-    }
-    struct hawk_attr id = {(const char *)tok, cut[0]};
-    const unsigned char *expp = tok + cut[0] + 1;
-    size_t expn = cut[1] - cut[0] - 1;
-    struct hawk_attr bmac = {(const char *)tok + cut[1] + 1, cut[2] - cut[1] - 1};
-    struct hawk_attr ext = {(const char *)tok + cut[2] + 1, (size_t)tn - cut[2] - 1};
-    int64_t exp;
-    if (id.n == 0 || bmac.n == 0 || parse_exp(expp, expn, &exp) < 0) {
-        fail400(res, "Missing bewit attributes");
-        return;
-    }
-    /* The ext as UTF-8 must fit the artifacts. */
-    size_t ext_utf8 = ext.n;
-    for (size_t k = 0; k < ext.n; k++)
-        ext_utf8 += (unsigned char)ext.p[k] >= 0x80;
-    if (ext_utf8 > HAWK_ATTR_MAX || id.n > HAWK_ATTR_MAX) {
-        fail400(res, "Invalid bewit structure");
-        return;
-    }
-    /* The URL without the bewit. */
-    size_t un = b.sep;
-    memcpy(a->resource, r, un);
-    if (b.rest_n) {
-        a->resource[un++] = r[b.sep];
-        memcpy(a->resource + un, r + b.rest, b.rest_n);
-        un += b.rest_n;
-    }
-    a->resource[un] = '\0';
-    copy_attr(a->id, sizeof a->id, id);
-    snprintf(expbuf, sizeof expbuf, "%lld", (long long)exp);
-    memcpy(a->ts, expbuf, strlen(expbuf) + 1);
-    {
-        size_t o = 0;
-        for (size_t k = 0; k < ext.n; k++) {
-            unsigned char ch = (unsigned char)ext.p[k];
-            if (ch >= 0x80) {
-                a->ext[o++] = (char)(0xc0 | (ch >> 6));
-                a->ext[o++] = (char)(0x80 | (ch & 0x3f));
-            } else {
-                a->ext[o++] = (char)ch;
-            }
-        }
-        a->ext[o] = '\0';
-    }
-    if (copy_attr(a->method, sizeof a->method, hawk_attr_str(req->method)) < 0) {
-        fail401(res, "Invalid method");
-        return;
-    }
-
-    /* Expiry before the lookup and the MAC (8.0.0 order). */
-    if (exp * 1000 <= now_ms) {
-        fail401(res, "Access expired");
-        return;
-    }
-    if (lookup_creds(lookup, lookup_ctx, id.p, id.n, &c, res) < 0)
-        return;
-    struct hawk_norm n = {
-        .type = "bewit",
-        .ts = hawk_attr_str(expbuf),
-        .method = hawk_attr_str("GET"),
-        .resource = hawk_attr_str(a->resource),
-        .host = hawk_attr_str(req->host),
-        .port = hawk_attr_str(req->port),
-        .ext = ext,
-        .ext_latin1 = 1,
-    };
-    if (hawk_mac(&c, &n, mac) < 0) {
-        fail_status(res, 500, "Internal error");
-        return;
-    }
-    if (!hawk_equal(mac, strlen(mac), bmac.p, bmac.n)) {
-        fail401(res, "Bad mac");
-        return;
-    }
-    res->ok = 1;
-}
-
-/* ---- signing ------------------------------------------------------------------------ */
-
-/* Bounded string builder for header values. */
-struct out {
-    char *p;
-    size_t cap, len;
-    int err;
-};
-
-static void out_put(struct out *o, const char *s)
-{
-    size_t n = strlen(s);
-    if (o->err || n >= o->cap - o->len) {
-        o->err = ERR_TOOBIG;
-        return;
-    }
-    memcpy(o->p + o->len, s, n + 1);
-    o->len += n;
-}
-
-static void out_attr(struct out *o, const char *sep, const char *name, const char *val)
-{
-    out_put(o, sep);
-    out_put(o, name);
-    out_put(o, "=\"");
-    out_put(o, val);
-    out_put(o, "\"");
-}
-
-static int creds_valid(const struct hawk_credentials *c)
-{
-    return c && c->key && c->key_len > 0 && alg_known(c->alg);
-}
-
-static int nonempty(const char *s)
-{
-    return s && s[0];
-}
-
-int hawk_client_header(const struct hawk_credentials *c, const char *method, const char *resource,
-                       const char *host, const char *port, const struct hawk_client_options *o,
-                       char *out, size_t outlen)
-{
-    char mac[HAWK_MAC_B64_MAX], hash[HAWK_MAC_B64_MAX] = "";
-    if (!out || outlen == 0)
-        return ERR_TOOBIG;
-    out[0] = '\0';
-    if (!creds_valid(c) || !o || !method || !method[0] || !resource || !host || !port ||
-        !valid_cstr_value(c->id) || !valid_cstr_value(o->ts) || !valid_cstr_value(o->nonce))
-        return ERR_INVAL;
-    if ((nonempty(o->ext) && !valid_cstr_value(o->ext)) ||
-        (nonempty(o->app) && !valid_cstr_value(o->app)) ||
-        (nonempty(o->app) && nonempty(o->dlg) && !valid_cstr_value(o->dlg)))
-        return ERR_INVAL;
-    if (o->hash_payload) {
-        hawk_payload_hash(c->alg, o->content_type, o->payload, o->payload_len, hash);
-        if (!hash[0])
-            return ERR_INTERNAL;
-    }
-    int app = nonempty(o->app);
-    struct hawk_norm n = {
-        .type = "header",
-        .ts = hawk_attr_str(o->ts),
-        .nonce = hawk_attr_str(o->nonce),
-        .method = hawk_attr_str(method),
-        .resource = hawk_attr_str(resource),
-        .host = hawk_attr_str(host),
-        .port = hawk_attr_str(port),
-        .hash = hawk_attr_str(hash),
-        .ext = hawk_attr_str(o->ext),
-        .app = hawk_attr_str(app ? o->app : NULL),
-        .dlg = hawk_attr_str(app ? o->dlg : NULL),
-    };
-    int rc = hawk_mac(c, &n, mac);
-    if (rc < 0)
-        return rc;
-    struct out w = {out, outlen, 0, 0};
-    out_put(&w, "Hawk");
-    out_attr(&w, " ", "id", c->id);
-    out_attr(&w, ", ", "ts", o->ts);
-    out_attr(&w, ", ", "nonce", o->nonce);
-    if (hash[0])
-        out_attr(&w, ", ", "hash", hash);
-    if (nonempty(o->ext))
-        out_attr(&w, ", ", "ext", o->ext);
-    out_attr(&w, ", ", "mac", mac);
-    if (app) {
-        out_attr(&w, ", ", "app", o->app);
-        if (nonempty(o->dlg))
-            out_attr(&w, ", ", "dlg", o->dlg);
-    }
-    if (w.err)
-        out[0] = '\0';
-    return w.err;
-}
-
-int hawk_response_header(const struct hawk_artifacts *a, const struct hawk_credentials *c,
-                         const char *content_type, const void *payload, size_t payload_len,
-                         const char *ext, char *out, size_t outlen)
-{
-    char mac[HAWK_MAC_B64_MAX], hash[HAWK_MAC_B64_MAX] = "";
-    if (!out || outlen == 0)
-        return ERR_TOOBIG;
-    out[0] = '\0';
-    if (!a || !creds_valid(c) || (nonempty(ext) && !valid_cstr_value(ext)))
-        return ERR_INVAL;
-    if (payload) {
-        hawk_payload_hash(c->alg, content_type, payload, payload_len, hash);
-        if (!hash[0])
-            return ERR_INTERNAL;
-    }
-    int app = a->app[0] != '\0';
-    struct hawk_norm n = {
-        .type = "response",
-        .ts = hawk_attr_str(a->ts),
-        .nonce = hawk_attr_str(a->nonce),
-        .method = hawk_attr_str(a->method),
-        .resource = hawk_attr_str(a->resource),
-        .host = hawk_attr_str(a->host),
-        .port = hawk_attr_str(a->port),
-        .hash = hawk_attr_str(hash),
-        .ext = hawk_attr_str(ext),
-        .app = hawk_attr_str(app ? a->app : NULL),
-        .dlg = hawk_attr_str(app ? a->dlg : NULL),
-    };
-    int rc = hawk_mac(c, &n, mac);
-    if (rc < 0)
-        return rc;
-    struct out w = {out, outlen, 0, 0};
-    out_put(&w, "Hawk");
-    out_attr(&w, " ", "mac", mac);
-    if (hash[0])
-        out_attr(&w, ", ", "hash", hash);
-    if (nonempty(ext))
-        out_attr(&w, ", ", "ext", ext);
-    if (w.err)
-        out[0] = '\0';
-    return w.err;
-}
-
-static void why_set(char *why, size_t why_len, const char *msg, const char *detail)
-{
-    if (!why || why_len == 0)
-        return;
-    if (detail)
-        snprintf(why, why_len, "%s (%s)", msg, detail);
-    else
-        snprintf(why, why_len, "%s", msg);
-}
-
-int hawk_client_verify_response(const struct hawk_credentials *c, const char *method,
-                                const char *resource, const char *host, const char *port,
-                                const struct hawk_client_options *o, const char *header,
-                                const char *content_type, const void *payload, size_t payload_len,
-                                char *why, size_t why_len)
-{
-    struct hawk_header h;
-    struct hawk_result r;
-    char mac[HAWK_MAC_B64_MAX];
-    why_set(why, why_len, "", NULL);
-    if (!creds_valid(c) || !o || !method || !resource || !host || !port) {
-        why_set(why, why_len, "Invalid arguments", NULL);
-        return ERR_INVAL;
-    }
-    if (!header || !header[0]) {
-        why_set(why, why_len, "Missing Server-Authorization header", NULL);
-        return ERR_UNAUTHORIZED;
-    }
-    if (parse_attrs(header, KEYS_RESPONSE, &h, &r) < 0) {
-        why_set(why, why_len, "Invalid Server-Authorization header", r.message);
-        return ERR_UNAUTHORIZED;
-    }
-    int app = nonempty(o->app);
-    struct hawk_norm n = {
-        .type = "response",
-        .ts = hawk_attr_str(o->ts),
-        .nonce = hawk_attr_str(o->nonce),
-        .method = hawk_attr_str(method),
-        .resource = hawk_attr_str(resource),
-        .host = hawk_attr_str(host),
-        .port = hawk_attr_str(port),
-        .hash = h.hash,
-        .ext = h.ext,
-        .app = hawk_attr_str(app ? o->app : NULL),
-        .dlg = hawk_attr_str(app ? o->dlg : NULL),
-    };
-    int rc = hawk_mac(c, &n, mac);
-    if (rc < 0) {
-        why_set(why, why_len, "Internal error", NULL);
-        return rc;
-    }
-    if (!h.mac.p || !hawk_equal(mac, strlen(mac), h.mac.p, h.mac.n)) {
-        why_set(why, why_len, "Bad response mac", NULL);
-        return ERR_UNAUTHORIZED;
-    }
-    if (!payload)
-        return 0;
-    if (!h.hash.p) {
-        why_set(why, why_len, "Missing response hash attribute", NULL);
-        return ERR_UNAUTHORIZED;
-    }
-    char ph[HAWK_MAC_B64_MAX];
-    hawk_payload_hash(c->alg, content_type, payload, payload_len, ph);
-    if (!ph[0] || !hawk_equal(ph, strlen(ph), h.hash.p, h.hash.n)) {
-        why_set(why, why_len, "Bad response payload mac", NULL);
-        return ERR_UNAUTHORIZED;
-    }
-    return 0;
-}
-
-/* Decode one UTF-8 character of s (NUL-terminated); returns its length, or 0 when
- * it is malformed. Writes the code point. */
-static size_t utf8_char(const unsigned char *s, unsigned *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf && (s[1] & 0xc0) == 0x80) {
-        *cp = (unsigned)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-        return 2;
-    }
-    if (s[0] >= 0xe0 && s[0] <= 0xf4) {
-        /* Valid or not, a lead byte of three or more is above U+00FF: the caller
-         * refuses it without reading on. */
-        *cp = 0x100;
-        return 1;
-    }
-    return 0;
-}
-
-int hawk_bewit(const struct hawk_credentials *c, const char *resource, const char *host,
-               const char *port, int64_t exp_sec, const char *ext, char *out, size_t outlen)
-{
-    char mac[HAWK_MAC_B64_MAX], expbuf[24];
-    if (!out || outlen == 0)
-        return ERR_TOOBIG;
-    out[0] = '\0';
-    if (!creds_valid(c) || !c->id || !c->id[0] || strchr(c->id, '\\') || !resource || !host ||
-        !port || exp_sec <= 0 || exp_sec > 999999999999999LL)
-        return ERR_INVAL;
-    if (!ext)
-        ext = "";
-    /* ext: UTF-8, every character at most U+00FF, no backslash. */
-    for (const unsigned char *p = (const unsigned char *)ext; *p;) {
-        unsigned cp = 0;
-        size_t k = utf8_char(p, &cp);
-        if (k == 0 || cp > 0xff || cp == '\\')
-            return ERR_INVAL;
-        p += k;
-    }
-    snprintf(expbuf, sizeof expbuf, "%lld", (long long)exp_sec);
-    struct hawk_norm n = {
-        .type = "bewit",
-        .ts = hawk_attr_str(expbuf),
-        .method = hawk_attr_str("GET"),
-        .resource = hawk_attr_str(resource),
-        .host = hawk_attr_str(host),
-        .port = hawk_attr_str(port),
-        .ext = hawk_attr_str(ext),
-    };
-    int rc = hawk_mac(c, &n, mac);
-    if (rc < 0)
-        return rc;
-    /* The token id\exp\mac\ext, the ext as Latin-1, encoded once. Longer than
-     * HAWK_HEADER_MAX it could never be verified (the resource limit). */
-    char tok[HAWK_HEADER_MAX];
-    int tn = snprintf(tok, sizeof tok, "%s\\%s\\%s\\", c->id, expbuf, mac);
-    if (tn < 0 || (size_t)tn >= sizeof tok)
-        return ERR_TOOBIG;
-    for (const unsigned char *p = (const unsigned char *)ext; *p;) {
-        unsigned cp = 0;
-        size_t k = utf8_char(p, &cp);
-        if ((size_t)tn == sizeof tok)
-            return ERR_TOOBIG;
-        tok[tn++] = (char)cp; /* Latin-1 in the token */
-        p += k;
-    }
-    long len = base64_encode(tok, (size_t)tn, BASE64_URL | BASE64_NOPAD, out, outlen);
-    return len < 0 ? (int)len : 0;
 }
