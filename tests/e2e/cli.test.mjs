@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { runFerry, startFerry, tempDir } from './lib/ferry.mjs';
+import { BACKEND, databaseOf, isPg, newDatabase, runFerry, sql, sqliteOnly, startFerry, tempDir }
+  from './lib/ferry.mjs';
 
-const db = (dir) => `sqlite:${join(dir, 'ferry.db')}`;
+const db = (dir) => databaseOf(dir);
 
 test('--help lists every command, one line each', () => {
   const r = runFerry(['--help']);
@@ -38,7 +38,8 @@ test('an unknown command or option is a usage error (exit 2)', () => {
   assert.match(c.stderr, /option --port needs a value/);
 });
 
-test('db status on a missing database says how to create it (exit 3)', () => {
+test('db status on a missing database says how to create it (exit 3)',
+  sqliteOnly('a missing database file; PostgreSQL: postgresql.test.mjs'), () => {
   const dir = tempDir();
   const r = runFerry(['db', 'status', '--database', db(dir)]);
   assert.equal(r.status, 3);
@@ -48,23 +49,25 @@ test('db status on a missing database says how to create it (exit 3)', () => {
 
 test('db init creates the database and applies the migrations; status reports it', () => {
   const dir = tempDir();
-  const init = runFerry(['db', 'init', '--database', `sqlite:${join(dir, 'sub', 'dir', 'f.db')}`]);
+  // SQLite: the file's missing parent directories are created too.
+  const url = isPg ? newDatabase(dir) : `sqlite:${join(dir, 'sub', 'dir', 'f.db')}`;
+  const init = runFerry(['db', 'init', '--database', url]);
   assert.equal(init.status, 0, init.stderr);
   assert.match(init.stdout, /^applied 0001_init$/m);
   assert.match(init.stdout, /at schema version \d+\n$/);
-  const again = runFerry(['db', 'init', '--database', `sqlite:${join(dir, 'sub', 'dir', 'f.db')}`]);
+  const again = runFerry(['db', 'init', '--database', url]);
   assert.equal(again.status, 0);
   assert.match(again.stdout, /already up to date/);
-  const st = runFerry(['db', 'status', '--database', `sqlite:${join(dir, 'sub', 'dir', 'f.db')}`]);
+  const st = runFerry(['db', 'status', '--database', url]);
   assert.equal(st.status, 0, st.stderr);
-  assert.match(st.stdout, /^backend: sqlite$/m);
+  assert.match(st.stdout, new RegExp(`^backend: ${BACKEND}$`, 'm'));
   assert.match(st.stdout, /^schema version: (\d+) \(latest \1\)$/m);
   assert.match(st.stdout, /^pending: none$/m);
 });
 
 test('db migrate on a database that predates ferry applies everything; status shows pending first', () => {
   const dir = tempDir();
-  execFileSync('sqlite3', [join(dir, 'ferry.db'), 'CREATE TABLE existing(a); INSERT INTO existing VALUES (1);']);
+  sql(db(dir), 'CREATE TABLE existing(a integer); INSERT INTO existing VALUES (1);');
   const st = runFerry(['db', 'status', '--database', db(dir)]);
   assert.equal(st.status, 3);
   assert.match(st.stdout, /^schema version: 0 /m);
@@ -72,13 +75,13 @@ test('db migrate on a database that predates ferry applies everything; status sh
   const m = runFerry(['db', 'migrate', '--database', db(dir)]);
   assert.equal(m.status, 0, m.stderr);
   assert.match(m.stdout, /applied 0001_init/);
-  const rows = execFileSync('sqlite3', [join(dir, 'ferry.db'), 'SELECT count(*) FROM existing;'], { encoding: 'utf8' });
+  const rows = sql(db(dir), 'SELECT count(*) FROM existing;');
   assert.equal(rows.trim(), '1', 'migrating must not touch existing tables');
 });
 
 test('serve refuses a database with pending migrations unless --migrate (exit 3)', async () => {
   const dir = tempDir();
-  execFileSync('sqlite3', [join(dir, 'ferry.db'), 'CREATE TABLE existing(a);']);
+  sql(db(dir), 'CREATE TABLE existing(a integer);');
   const r = runFerry(['serve', '--port', '0', '--database', db(dir)]);
   assert.equal(r.status, 3);
   assert.match(r.stderr, /\d+ pending migrations?/);
@@ -89,14 +92,15 @@ test('serve refuses a database with pending migrations unless --migrate (exit 3)
   assert.equal(await f.stop(), 0);
 });
 
-test('serve on a missing database without --migrate says how to create it (exit 3)', () => {
+test('serve on a missing database without --migrate says how to create it (exit 3)',
+  sqliteOnly('a missing database file; PostgreSQL: postgresql.test.mjs'), () => {
   const dir = tempDir();
   const r = runFerry(['serve', '--port', '0', '--database', db(dir)]);
   assert.equal(r.status, 3);
   assert.match(r.stderr, /does not exist/);
 });
 
-test('an unusable database path is a one-line error (exit 1)', () => {
+test('an unusable database path is a one-line error (exit 1)', sqliteOnly('a file path'), () => {
   const r = runFerry(['db', 'init', '--database', 'sqlite:/proc/ferry-cannot/x.db']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^ferry: cannot open database sqlite:\/proc\/ferry-cannot\/x\.db: /);

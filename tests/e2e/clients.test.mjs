@@ -8,28 +8,35 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync }
   from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { runFerry, tempDir } from './lib/ferry.mjs';
+import { isPg, newDatabase, runFerry, sql as runSql, tempDir } from './lib/ferry.mjs';
 
 const dirs = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
+// The database of each directory: on SQLite the default URL, data/ferry.db under the
+// directory (ferry runs with cwd = dir); on PostgreSQL a fresh database given through
+// FERRY_DATABASE_URL, as a deployment would.
+const urls = new Map();
+
 function newDir() {
   const dir = tempDir();
   dirs.push(dir);
+  urls.set(dir, isPg ? newDatabase(dir) : `sqlite:${join(dir, 'data', 'ferry.db')}`);
   return dir;
 }
 
-// A directory with an initialised database at data/ferry.db (the default URL).
+const dbEnv = (dir) => (isPg ? { FERRY_DATABASE_URL: urls.get(dir) } : {});
+
+// A directory with an initialised database.
 function initDir() {
   const dir = newDir();
-  const r = runFerry(['db', 'init'], { cwd: dir });
+  const r = runFerry(['db', 'init'], { cwd: dir, env: dbEnv(dir) });
   assert.equal(r.status, 0, r.stderr);
   return dir;
 }
 
-const client = (dir, ...args) => runFerry(['client', ...args], { cwd: dir });
+const client = (dir, ...args) => runFerry(['client', ...args], { cwd: dir, env: dbEnv(dir) });
 
 function keyOf(stdout) {
   const m = /^key: (\S+)$/m.exec(stdout);
@@ -38,8 +45,11 @@ function keyOf(stdout) {
 }
 
 function sql(dir, query) {
-  return execFileSync('sqlite3', [join(dir, 'data', 'ferry.db'), query], { encoding: 'utf8' });
+  return runSql(urls.get(dir), query);
 }
+
+// An SQL expression for a blob column as upper-case hex.
+const hex = (col) => (isPg ? `upper(encode(${col}, 'hex'))` : `hex(${col})`);
 
 test('client add generates a key, prints it once, and creates the secret file 0600', () => {
   const dir = initDir();
@@ -54,7 +64,7 @@ test('client add generates a key, prints it once, and creates the secret file 06
   assert.equal(st.mode & 0o777, 0o600);
   assert.match(readFileSync(join(dir, 'data', 'secret.key'), 'utf8'), /^[A-Za-z0-9+/]{43}=\n$/);
   // The key is not in the database in the clear.
-  const raw = sql(dir, "SELECT hex(key_enc) FROM ferry_clients WHERE id = 'client_id1'").trim();
+  const raw = sql(dir, `SELECT ${hex('key_enc')} FROM ferry_clients WHERE id = 'client_id1'`).trim();
   assert.equal(raw.includes(Buffer.from(key).toString('hex').toUpperCase()), false);
   assert.equal(raw.length, (key.length + 29) * 2);
 });
@@ -92,12 +102,12 @@ test('an empty registry lists as "no clients"', () => {
 test('adding an existing id changes nothing (exit 1)', () => {
   const dir = initDir();
   assert.equal(client(dir, 'add', '--id', 'c1', '--key', 'k1', '--scope', 'a').status, 0);
-  const before = sql(dir, 'SELECT hex(key_enc), scopes FROM ferry_clients');
+  const before = sql(dir, `SELECT ${hex('key_enc')}, scopes FROM ferry_clients`);
   const r = client(dir, 'add', '--id', 'c1', '--scope', '*');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /client 'c1' already exists and was left unchanged/);
   assert.doesNotMatch(r.stdout, /key:/);
-  assert.equal(sql(dir, 'SELECT hex(key_enc), scopes FROM ferry_clients'), before);
+  assert.equal(sql(dir, `SELECT ${hex('key_enc')}, scopes FROM ferry_clients`), before);
 });
 
 test('rotate prints a new key once; remove, disable and enable', () => {
@@ -193,7 +203,7 @@ test('a replaced secret is a clear mismatch error (exit 2)', () => {
   assert.match(r.stderr, /^ferry: the server secret does not match this database \(was data\/secret\.key lost or replaced\? client keys cannot be decrypted\)\n$/);
   // The same through the environment (auth.secret wins over the file).
   const env = runFerry(['client', 'list'], { cwd: dir,
-    env: { FERRY_AUTH_SECRET: randomBytes(32).toString('base64') } });
+    env: { ...dbEnv(dir), FERRY_AUTH_SECRET: randomBytes(32).toString('base64') } });
   assert.equal(env.status, 2);
   assert.match(env.stderr, /was auth\.secret lost or replaced/);
 });

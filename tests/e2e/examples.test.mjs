@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startFerry } from './lib/ferry.mjs';
+import { cleanEnv, startFerry } from './lib/ferry.mjs';
 import { prepare, reader } from './lib/hawk.mjs';
 
 const run = promisify(execFile);
@@ -14,11 +14,11 @@ test('examples/hawk-client.mjs authenticates and verifies the response', async (
   const f = await startFerry({ dir: prepare() });
   try {
     const { stdout } = await run('node', ['examples/hawk-client.mjs'], {
-      env: { ...process.env, FERRY_URL: f.url, HAWK_ID: reader.id, HAWK_KEY: reader.key },
+      env: cleanEnv({ FERRY_URL: f.url, HAWK_ID: reader.id, HAWK_KEY: reader.key }),
     });
     assert.equal(stdout.trim(), '200 {"client":"reader","auth":"hawk","address":"127.0.0.1"}');
     const bad = await run('node', ['examples/hawk-client.mjs'], {
-      env: { ...process.env, FERRY_URL: f.url, HAWK_ID: reader.id, HAWK_KEY: 'wrong' },
+      env: cleanEnv({ FERRY_URL: f.url, HAWK_ID: reader.id, HAWK_KEY: 'wrong' }),
     });
     assert.match(bad.stdout, /^401 /);
   } finally {

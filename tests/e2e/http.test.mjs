@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFerry, rawRequest, statusOf, logLines, sleep, waitForLog } from './lib/ferry.mjs';
+import { BACKEND, startFerry, rawRequest, statusOf, logLines, sqliteOnly, waitForLog } from './lib/ferry.mjs';
 
 let f;
 before(async () => { f = await startFerry({ args: ['--log-level', 'debug'] }); });
@@ -21,7 +21,7 @@ test('GET /healthcheck answers OK after asking the database', async () => {
   const body = await r.json();
   assert.equal(body.status, 'OK');
   assert.equal(body.database, 'ok');
-  assert.equal(body.backend, 'sqlite');
+  assert.equal(body.backend, BACKEND);
 });
 
 test('GET /healthcheck/ (trailing slash, as the seeds\' load balancers call it)', async () => {
@@ -142,7 +142,7 @@ test('GET /metrics is Prometheus text with request counts, latency and process f
   assert.ok(count(/^ferry_http_request_duration_seconds_count\{route="healthcheck"\} (\d+)$/m) >= 3);
   assert.match(text, /^ferry_http_request_duration_seconds_bucket\{route="healthcheck",le="\+Inf"\} \d+$/m);
   assert.match(text, /^ferry_http_requests_in_flight 1$/m); // this very request
-  assert.match(text, /^ferry_build_info\{version="[^"]+",revision="[^"]+",backend="sqlite"\} 1$/m);
+  assert.match(text, new RegExp(String.raw`^ferry_build_info\{version="[^"]+",revision="[^"]+",backend="${BACKEND}"\} 1$`, 'm'));
   assert.ok(count(/^process_resident_memory_bytes (\d+)$/m) > 1_000_000);
   assert.match(text, /^process_cpu_seconds_total [0-9.]+$/m);
   assert.match(text, /^process_open_fds \d+$/m);
@@ -175,7 +175,8 @@ test('keep-alive: many requests over one connection', async () => {
   assert.equal(raw.match(/HTTP\/1\.1 200/g).length, 6);
 });
 
-test('healthcheck says 503 when the database no longer answers', async () => {
+test('healthcheck says 503 when the database no longer answers',
+  sqliteOnly('overwrites the database file; PostgreSQL: postgresql.test.mjs'), async () => {
   const g = await startFerry();
   try {
     assert.equal((await fetch(`${g.url}/healthcheck`)).status, 200);

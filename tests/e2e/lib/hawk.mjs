@@ -1,10 +1,9 @@
 // Hawk helpers for the end-to-end tests: sign with the reference client (@hapi/hawk),
 // send with node:http (so the Host header is ours to set), and verify responses.
 import http from 'node:http';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import Hawk from '@hapi/hawk';
-import { runFerry, tempDir } from './ferry.mjs';
+import { databaseOf, newDatabase, runFerry, tempDir } from './ferry.mjs';
 
 // Send a request; resolves { status, headers, body }.
 export function send({ port, method = 'GET', path, headers = {}, body }) {
@@ -56,15 +55,16 @@ export const legacy = { id: 'legacy', key: 'sha1-client-key-0123456789', algorit
 
 function addClient(dir, c, scopes) {
   const r = runFerry(['client', 'add', '--id', c.id, '--key', c.key, '--algorithm', c.algorithm,
-    '--scope', scopes, '--database', `sqlite:${join(dir, 'ferry.db')}`], { cwd: dir });
+    '--scope', scopes, '--database', databaseOf(dir)], { cwd: dir });
   assert.equal(r.status, 0, r.stderr);
 }
 
-// A directory with an initialised database and the three clients above (their keys
-// encrypted with the directory's data/secret.key); start ferry in it with cwd = dir.
+// A directory with an initialised database (a fresh one on the selected backend) and
+// the three clients above (their keys encrypted with the directory's data/secret.key);
+// start ferry in it with cwd = dir (startFerry({ dir }) finds the same database).
 export function prepare() {
   const dir = tempDir();
-  const init = runFerry(['db', 'init', '--database', `sqlite:${join(dir, 'ferry.db')}`], { cwd: dir });
+  const init = runFerry(['db', 'init', '--database', newDatabase(dir)], { cwd: dir });
   assert.equal(init.status, 0, init.stderr);
   addClient(dir, reader, 'datasets:read');
   addClient(dir, admin, '*');
