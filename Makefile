@@ -12,12 +12,13 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 yaml-0.1 libcrypto jansson hiredis libcurl
+PKGS    := libmicrohttpd sqlite3 yaml-0.1 libcrypto jansson hiredis libcurl libpq
 
 # Debian packages the build and the tests need; `deps` installs the missing ones.
 DEB_PKGS := gcc make pkg-config libc6-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev \
             libssl-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev redis-server \
-            libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates
+            libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates \
+            libpq-dev postgresql
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

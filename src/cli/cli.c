@@ -198,7 +198,12 @@ int cli_open_store(const struct cli *c, int create, store **out)
     struct store_options opt = {0};
     opt.create = create;
     opt.busy_timeout_ms = (int)config_int(c->cfg, CFG_DATABASE_BUSY_TIMEOUT_MS);
-    int rc = store_open(config_str(c->cfg, CFG_DATABASE_URL), &opt, out, why, sizeof why);
+    opt.main_schema = config_str(c->cfg, CFG_DATABASE_MAIN_SCHEMA);
+    /* A database server may still be starting (containers start together). */
+    int rc = store_wait(config_str(c->cfg, CFG_DATABASE_URL), &opt,
+                        (int)config_int(c->cfg, CFG_DATABASE_WAIT_SEC), why, sizeof why);
+    if (rc == 0)
+        rc = store_open(config_str(c->cfg, CFG_DATABASE_URL), &opt, out, why, sizeof why);
     if (rc == 0)
         return CLI_OK;
     cli_error("cannot open database %s: %s", cli_database_display(c), why);

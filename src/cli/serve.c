@@ -230,6 +230,7 @@ int cli_serve(int argc, char **argv)
     char why[512];
     struct store_options sopt = {0};
     sopt.busy_timeout_ms = (int)config_int(c.cfg, CFG_DATABASE_BUSY_TIMEOUT_MS);
+    sopt.main_schema = config_str(c.cfg, CFG_DATABASE_MAIN_SCHEMA);
     int pool_size = (int)config_int(c.cfg, CFG_DATABASE_POOL_SIZE);
     if (pool_size == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -14,7 +14,12 @@
  * first migration runs. Each migration runs between store_begin and
  * store_commit together with its record; inside that transaction the record is
  * checked again, so two processes migrating at once do not apply a version twice
- * (SQLite: BEGIN IMMEDIATE serialises them).
+ * (SQLite: BEGIN IMMEDIATE serialises them). On PostgreSQL, whose BEGIN takes no
+ * lock, the whole of migrate_apply (status, creating the schemas and the record
+ * table, every migration) runs under a session advisory lock
+ * (pg_advisory_lock(MIGRATE_LOCK_KEY)): a second process waits, then finds
+ * nothing pending. migrate also creates the configured main schema there
+ * (store_default_schema), which a static migration file cannot name.
  */
 #include "store/migrate.h"
 
@@ -25,10 +30,14 @@
 
 #include "core/embed.h"
 #include "core/clock.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "store/store_int.h"
 
 EMBED_DECLARE(migrations);
+
+/* The PostgreSQL advisory lock key of migrations ("ferrymig" in ASCII). */
+#define MIGRATE_LOCK_KEY "7378146491316136295"
 
 #define MIGRATE_MAX      512
 #define MIGRATE_NAME_MAX 64
@@ -258,15 +267,11 @@ fail:
     return rc == ERR_CONSTRAINT || rc == ERR_INVAL ? ERR_STORE : rc;
 }
 
-int migrate_apply(store *s, int *applied, migrate_progress_fn progress, void *ctx)
+static int apply_all(store *s, int *applied, migrate_progress_fn progress, void *ctx)
 {
     unsigned char done[MIGRATE_MAX + 1] = {0};
     struct migrate_status st;
     int count = 0;
-    if (applied)
-        *applied = 0;
-    if (!s)
-        return ERR_INVAL;
     int rc = status(s, done, &st);
     if (rc < 0)
         return rc;
@@ -282,6 +287,18 @@ int migrate_apply(store *s, int *applied, migrate_progress_fn progress, void *ct
     rc = store_exec(s, create_sql(s));
     if (rc < 0)
         return rc;
+    if (store_backend(s) == STORE_POSTGRESQL) {
+        struct buf sql;
+        buf_init(&sql, 256);
+        rc = buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+        if (rc == 0)
+            rc = store_quote_ident(store_default_schema(s), &sql);
+        if (rc == 0)
+            rc = store_exec(s, buf_cstr(&sql));
+        buf_free(&sql);
+        if (rc < 0)
+            return rc;
+    }
     size_t n;
     const struct migration *list = migrate_list(store_backend(s), &n);
     for (size_t i = 0; i < n; i++) {
@@ -299,5 +316,26 @@ int migrate_apply(store *s, int *applied, migrate_progress_fn progress, void *ct
     }
     if (applied)
         *applied = count;
+    return rc;
+}
+
+int migrate_apply(store *s, int *applied, migrate_progress_fn progress, void *ctx)
+{
+    if (applied)
+        *applied = 0;
+    if (!s)
+        return ERR_INVAL;
+    if (store_backend(s) != STORE_POSTGRESQL)
+        return apply_all(s, applied, progress, ctx);
+    int rc = store_exec(s, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
+    if (rc < 0)
+        return rc;
+    rc = apply_all(s, applied, progress, ctx);
+    char msg[STORE_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", store_errmsg(s)); /* keep the migration's error */
+    int urc = store_exec(s, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
+    if (rc == 0 && urc < 0)
+        return urc;
+    store__set_errmsg(s, "%s", msg);
     return rc;
 }

@@ -25,9 +25,8 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "store/store_int.h"
-
-#define PG_NOT_BUILT "PostgreSQL support is not built in yet"
 
 /* ---- errors ------------------------------------------------------------------------ */
 
@@ -116,7 +115,7 @@ static const struct store_backend *backend_for(enum store_backend_kind kind)
     case STORE_SQLITE:
         return &store_sqlite_backend;
     case STORE_POSTGRESQL:
-        return NULL; /* &store_pg_backend once store_pg.c exists */
+        return &store_pg_backend;
     }
     return NULL;
 }
@@ -144,7 +143,7 @@ static int open_prepare(const char *url, const struct store_options *opt,
     }
     *be = backend_for(kind);
     if (!*be) {
-        store__errbuf(errbuf, errlen, PG_NOT_BUILT);
+        store__errbuf(errbuf, errlen, "this database backend is not built in");
         return ERR_UNSUPPORTED;
     }
     if (opt)
@@ -172,6 +171,53 @@ int store_open(const char *url, const struct store_options *opt, store **out, ch
     if (rc < 0)
         *out = NULL;
     return rc;
+}
+
+static double mono_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int store_wait(const char *url, const struct store_options *opt, int wait_sec, char *errbuf,
+               size_t errlen)
+{
+    enum store_backend_kind kind;
+    const char *target;
+    if (url_parse(url, &kind, &target) < 0) {
+        store__errbuf(errbuf, errlen, "unrecognised database URL");
+        return ERR_INVAL;
+    }
+    if (kind == STORE_SQLITE)
+        return 0;
+    double start = mono_sec(), last_log = start;
+    int pause_ms = 100, attempts = 0;
+    for (;;) {
+        store *s = NULL;
+        int rc = store_open(url, opt, &s, errbuf, errlen);
+        attempts++;
+        if (rc == 0) {
+            store_close(s);
+            if (attempts > 1)
+                log_info("database is accepting connections", LF_INT("attempts", attempts));
+            return 0;
+        }
+        double now = mono_sec();
+        if (rc != ERR_UNAVAILABLE || now - start >= (double)wait_sec)
+            return rc;
+        if (attempts == 1 || now - last_log >= 5.0) {
+            log_warn("waiting for the database", LF_STR("error", errbuf ? errbuf : ""),
+                     LF_INT("waited_sec", (int64_t)(now - start)), LF_INT("wait_sec", wait_sec));
+            last_log = now;
+        }
+        double left_ms = ((double)wait_sec - (now - start)) * 1000.0;
+        int sleep_ms = (double)pause_ms < left_ms ? pause_ms : (int)left_ms + 1;
+        struct timespec ts = {sleep_ms / 1000, (long)(sleep_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        if (pause_ms < 2000)
+            pause_ms *= 2;
+    }
 }
 
 void store_close(store *s)
@@ -533,7 +579,7 @@ int store_quote_ident(const char *name, struct buf *out)
 
 const char *store_default_schema(const store *s)
 {
-    return s->be->default_schema;
+    return s->default_schema;
 }
 
 int store_quote_qualified(store *s, const char *schema, const char *table, struct buf *out)
@@ -541,7 +587,7 @@ int store_quote_qualified(store *s, const char *schema, const char *table, struc
     if (!s || !out)
         return ERR_INVAL;
     size_t start = out->len;
-    int rc = store_quote_ident(schema ? schema : s->be->default_schema, out);
+    int rc = store_quote_ident(schema ? schema : s->default_schema, out);
     if (rc == 0)
         rc = buf_putc(out, '.');
     if (rc == 0)
@@ -557,7 +603,7 @@ int store_quote_qualified(store *s, const char *schema, const char *table, struc
 static int check_table_name(store *s, const char **schema, const char *table)
 {
     if (!*schema)
-        *schema = s->be->default_schema;
+        *schema = s->default_schema;
     if (store__ident_check(*schema, strlen(*schema)) < 0 || !table ||
         store__ident_check(table, strlen(table)) < 0) {
         store__set_errmsg(s, "invalid schema or table name");
@@ -608,7 +654,7 @@ int store_loader_begin(store *s, const char *schema, const char *table, const ch
     if (!s || !table || !columns || ncolumns == 0 || ncolumns > 2000)
         return ERR_INVAL;
     if (!schema)
-        schema = s->be->default_schema;
+        schema = s->default_schema;
     for (size_t i = 0; i < ncolumns; i++) {
         if (!columns[i] || store__ident_check(columns[i], strlen(columns[i])) < 0) {
             store__set_errmsg(s, "loader: invalid column name (column %zu)", i + 1);
@@ -649,7 +695,8 @@ void store_loader_abort(store_loader *ld)
 
 struct store_pool {
     const struct store_backend *be;
-    char *target; /* owned copy of the backend's part of the URL */
+    char *target;      /* owned copy of the backend's part of the URL */
+    char *main_schema; /* owned copy of opt.main_schema (opt points here), or NULL */
     struct store_options opt;
     int max;
     pthread_mutex_t mu;
@@ -697,6 +744,12 @@ int store_pool_open(const char *url, const struct store_options *opt, int max_si
         abort();
     p->be = be;
     p->opt = o;
+    if (o.main_schema) {
+        p->main_schema = strdup(o.main_schema);
+        if (!p->main_schema)
+            abort();
+        p->opt.main_schema = p->main_schema;
+    }
     p->max = max_size;
     if (pthread_mutex_init(&p->mu, NULL) != 0)
         goto out;
@@ -725,6 +778,7 @@ out:
             pthread_mutex_destroy(&p->mu);
         free(p->idle);
         free(p->target);
+        free(p->main_schema);
         free(p);
     }
     return rc;
@@ -740,6 +794,7 @@ void store_pool_close(store_pool *p)
     pthread_mutex_destroy(&p->mu);
     free(p->idle);
     free(p->target);
+    free(p->main_schema);
     free(p);
 }
 

@@ -1,6 +1,6 @@
 /*
  * store: the only way to the database. A backend-neutral interface with one
- * implementation per backend (store_sqlite.c now, store_pg.c in its own issue),
+ * implementation per backend (store_sqlite.c, store_pg.c),
  * chosen by the URL:
  *
  *   sqlite:PATH | sqlite://PATH | PATH ending in .db/.sqlite/.sqlite3   -> SQLite
@@ -108,6 +108,10 @@ struct store_options {
     int create;          /* create the database (SQLite: the file and its parent dirs) */
     int busy_timeout_ms; /* wait this long on a locked database; 0 = 5000 */
     int readonly;        /* open read-only */
+    /* PostgreSQL: the schema of user datasets (store_default_schema); NULL means
+     * "public". Borrowed for the call (a pool keeps its own copy). SQLite: unused
+     * (always "main"). */
+    const char *main_schema;
 };
 
 /* ---- connections ------------------------------------------------------------ */
@@ -115,6 +119,17 @@ struct store_options {
 /* Open one connection. On failure returns <0, *out is NULL (nothing to close), and
  * a one-line reason is written to errbuf (without secrets: no password). */
 int store_open(const char *url, const struct store_options *opt, store **out, char *errbuf,
+               size_t errlen);
+
+/* Wait for the database server to accept connections: try to connect, and
+ * while the failure is one that goes away by itself (connection refused, the
+ * server starting up: ERR_UNAVAILABLE) retry with a growing pause (100 ms up to
+ * 2 s) for at most wait_sec seconds, logging a warning at most every 5 s.
+ * Fails at once on anything else (wrong password, missing database, bad URL).
+ * Returns 0 when a connection succeeded (it is closed again), or the last
+ * error with its one-line reason in errbuf. SQLite: returns 0 at once (there
+ * is no server to wait for; store_open reports file problems). */
+int store_wait(const char *url, const struct store_options *opt, int wait_sec, char *errbuf,
                size_t errlen);
 
 /* Close a connection and its cached statements. Accepts NULL. Rolls back an open

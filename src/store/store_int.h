@@ -32,6 +32,7 @@
 /* Common header of a connection. */
 struct store {
     const struct store_backend *be;
+    const char *default_schema;    /* user datasets; set by open, owned by the backend */
     char errmsg[STORE_ERRMSG_MAX]; /* last error, "" when none yet */
 };
 
@@ -55,12 +56,12 @@ struct store_loader {
 struct store_backend {
     const char *name;             /* "sqlite" | "postgresql" */
     enum store_backend_kind kind; /* STORE_SQLITE | STORE_POSTGRESQL */
-    const char *default_schema;   /* user datasets: "main" on SQLite */
     int ping_on_acquire;          /* the pool pings before handing out a connection */
 
     /* target is the URL with the scheme removed for SQLite (the path), the whole
      * URL for PostgreSQL. opt is never NULL. On failure *out stays NULL and a
-     * one-line reason (no secrets) is in errbuf. */
+     * one-line reason (no secrets) is in errbuf. On success s->default_schema
+     * is set (SQLite: "main"; PostgreSQL: opt->main_schema, NULL = "public"). */
     int (*open)(const char *target, const struct store_options *opt, store **out, char *errbuf,
                 size_t errlen);
     void (*close)(store *s); /* rolls back, frees statements and s */
@@ -90,7 +91,7 @@ struct store_backend {
      * statements left in use, roll back an open transaction. */
     void (*clean)(store *s);
 
-    /* schema is never NULL here (store.c substitutes default_schema). */
+    /* schema is never NULL here (store.c substitutes s->default_schema). */
     int (*table_exists)(store *s, const char *schema, const char *table, int *exists);
     int (*table_columns)(store *s, const char *schema, const char *table,
                          struct store_column_info **cols, size_t *n);
@@ -103,6 +104,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
 
 /* Set s->errmsg from a printf format (truncated to STORE_ERRMSG_MAX). */
 void store__set_errmsg(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -476,6 +476,7 @@ static int sq_open(const char *path, const struct store_options *opt, store **ou
     if (!c)
         abort();
     c->base.be = &store_sqlite_backend;
+    c->base.default_schema = "main";
     int flags = SQLITE_OPEN_NOMUTEX;
     if (opt->readonly)
         flags |= SQLITE_OPEN_READONLY;
@@ -769,7 +770,6 @@ static void sq_loader_abort(store_loader *base)
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .kind = STORE_SQLITE,
-    .default_schema = "main",
     .ping_on_acquire = 0, /* a local file does not drop its connection */
     .open = sq_open,
     .close = sq_close,

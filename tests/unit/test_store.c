@@ -1041,18 +1041,3 @@ Test(store, url_backend_detection)
     }
     cr_assert_eq(store_url_backend(NULL, NULL), ERR_INVAL);
 }
-
-/* Until store_pg.c exists. Remove (or turn into a real connection test) with it. */
-Test(store, postgresql_not_built_yet)
-{
-    char err[256] = "";
-    store *s = NULL;
-    int rc = store_open("postgresql://ferry:pw@localhost/ferry", NULL, &s, err, sizeof err);
-    if (rc != ERR_UNSUPPORTED)
-        cr_skip_test("PostgreSQL backend is built in");
-    cr_assert_null(s);
-    cr_assert_str_eq(err, "PostgreSQL support is not built in yet");
-    store_pool *p = NULL;
-    cr_assert_eq(store_pool_open("postgres://h/db", NULL, 2, &p, err, sizeof err), ERR_UNSUPPORTED);
-    cr_assert_null(p);
-}
