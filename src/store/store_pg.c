@@ -18,12 +18,20 @@
  *   (PQprepare) named "f<N>", cached per connection like the SQLite backend's
  *   (most recently used first, keyed by SQL text, CACHE_MAX entries, a second
  *   entry when the same SQL is prepared while in use). store_prepare prepares
- *   with no parameter types, so syntax errors surface there. Binds are sent as
- *   text, except blobs (binary); ints, doubles, booleans and blobs carry their
- *   type (int8, float8, bool, bytea) so that "$1 + 1" or "SELECT $1" work
- *   without casts; text and NULL let the server infer. When the types of a
- *   use's binds differ from those the statement was prepared with, it is
- *   prepared again with the new types (in practice once, at first use).
+ *   with no parameter types, so syntax errors surface there, and reads the types
+ *   the server inferred (PQdescribePrepared; two round trips, once per SQL text
+ *   and connection). Binds are sent as text, except blobs (binary). Where the
+ *   inferred type cannot take a bind - an integer or double or boolean or blob
+ *   where the server guessed text/unknown (SELECT $1, $1 || 'x'), an int8 value
+ *   beyond an inferred int4, a double for an integer, a blob for anything but
+ *   bytea - the statement is prepared again with the bind's type (int8, float8,
+ *   bool, bytea), in practice once, at its first use. Other inferred types are
+ *   kept, so "substr(t, $2)" or "pg_terminate_backend($1)" take an integer bind
+ *   without casts, and "$1 + 1" takes INT64_MAX - 1. Booleans are sent as 1/0,
+ *   which boolean and integer parameters both read. SQL whose parameter types
+ *   the server cannot infer at all ($1 IS NULL alone) is prepared at its first
+ *   step with the binds' types (but the failed untyped prepare has aborted an
+ *   open transaction: cast such parameters, $1::text IS NULL).
  *   The number of parameters is the highest $N in the SQL (scanned outside
  *   strings, quoted identifiers, dollar quotes and comments); SQL with a second
  *   statement after a ';' is refused (ERR_INVAL) by the same scan.
@@ -85,6 +93,7 @@ struct pg_param {
     Oid type;   /* 0: let the server infer (text, NULL) */
     int format; /* 0 text, 1 binary */
     int isnull;
+    int64_t i;  /* the value of an integer bind */
     char *val;  /* owned, reused across uses */
     size_t len; /* bytes of val in use */
     size_t cap;
@@ -393,7 +402,8 @@ static void cache_evict(struct pg_conn *c)
     }
 }
 
-/* Prepare e on the server with the given types (NULL: all inferred). */
+/* Prepare e on the server with the given types (NULL: all inferred), then read
+ * the parameter types the server settled on. */
 static int server_prepare(struct pg_conn *c, struct pg_stmt *e, const Oid *types)
 {
     char name[24];
@@ -406,8 +416,15 @@ static int server_prepare(struct pg_conn *c, struct pg_stmt *e, const Oid *types
     }
     PQclear(r);
     snprintf(e->name, sizeof e->name, "%s", name);
+    r = PQdescribePrepared(c->conn, name);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        int rc = fail(c, r, NULL, e->sql);
+        PQclear(r);
+        return rc;
+    }
     for (int i = 0; i < e->nparams; i++)
-        e->ptypes[i] = types ? types[i] : 0;
+        e->ptypes[i] = i < PQnparams(r) ? PQparamtype(r, i) : 0;
+    PQclear(r);
     return 0;
 }
 
@@ -511,6 +528,7 @@ static int pg_bind(store_stmt *stmt, int idx, struct store_value v)
         n = snprintf(tmp, sizeof tmp, "%" PRId64, v.v.i);
         param_set(p, tmp, (size_t)n);
         p->type = OID_INT8;
+        p->i = v.v.i;
         return 0;
     case STORE_DOUBLE:
         n = format_double(v.v.d, tmp, sizeof tmp);
@@ -518,7 +536,7 @@ static int pg_bind(store_stmt *stmt, int idx, struct store_value v)
         p->type = OID_FLOAT8;
         return 0;
     case STORE_BOOL:
-        param_set(p, v.v.b ? "t" : "f", 1);
+        param_set(p, v.v.b ? "1" : "0", 1); /* boolean and integer parameters read both */
         p->type = OID_BOOL;
         return 0;
     case STORE_TEXT:
@@ -535,19 +553,65 @@ static int pg_bind(store_stmt *stmt, int idx, struct store_value v)
     return ERR_INVAL;
 }
 
-/* Prepare again when a bind's type differs from the prepared one. */
+static int is_int_type(Oid t)
+{
+    return t == OID_INT2 || t == OID_INT4 || t == OID_INT8 || t == OID_NUMERIC;
+}
+
+/* Types the server infers when a parameter's context does not say (SELECT $1,
+ * $1 IS NULL, $1 || 'x'): a typed bind is worth a typed statement there. */
+static int is_weak_type(Oid t)
+{
+    return t == 0 || t == 25 /* text */ || t == 705 /* unknown */ || t == 1043 /* varchar */;
+}
+
+/* The type to prepare parameter p with instead of the inferred type have, or 0
+ * when the text (or binary) form of the bind is fine as it is. */
+static Oid retype_for(const struct pg_param *p, Oid have)
+{
+    if (p->isnull || p->type == 0 || p->type == have)
+        return 0;
+    switch (p->type) {
+    case OID_INT8:
+        if (have == OID_INT4 && p->i >= INT32_MIN && p->i <= INT32_MAX)
+            return 0;
+        if (have == OID_INT2 && p->i >= INT16_MIN && p->i <= INT16_MAX)
+            return 0;
+        if (have == OID_INT4 || have == OID_INT2 || is_weak_type(have))
+            return OID_INT8;
+        return 0; /* numeric, float, bool ("1"/"0"), oid...: the text form reads */
+    case OID_FLOAT8:
+        return is_weak_type(have) || is_int_type(have) ? OID_FLOAT8 : 0;
+    case OID_BOOL:
+        return is_weak_type(have) ? OID_BOOL : 0; /* "1"/"0" read as integers too */
+    case OID_BYTEA:
+        return OID_BYTEA; /* binary format: the server must read it as bytea */
+    }
+    return 0;
+}
+
+/* Make sure the server statement suits this use's binds: statements the server
+ * could not type without them are prepared now with the binds' types; a
+ * parameter whose inferred type cannot take the bind (see retype_for) gets the
+ * statement prepared again with the bind's type. Other parameters keep theirs,
+ * so a function taking integer still matches an integer bind. */
 static int ensure_types(struct pg_conn *c, struct pg_stmt *e)
 {
     int need = !e->name[0];
     for (int i = 0; !need && i < e->nparams; i++)
-        if (!e->params[i].isnull && e->params[i].type && e->params[i].type != e->ptypes[i])
+        if (retype_for(&e->params[i], e->ptypes[i]))
             need = 1;
     if (!need)
         return 0;
     Oid *types = xrealloc(NULL, ((size_t)e->nparams + 1) * sizeof *types);
     for (int i = 0; i < e->nparams; i++) {
         const struct pg_param *p = &e->params[i];
-        types[i] = !p->isnull && p->type ? p->type : e->name[0] ? e->ptypes[i] : 0;
+        if (!e->name[0]) {
+            types[i] = p->isnull ? 0 : p->type;
+        } else {
+            Oid t = retype_for(p, e->ptypes[i]);
+            types[i] = t ? t : e->ptypes[i];
+        }
     }
     deallocate(c, e);
     int rc = server_prepare(c, e, types);

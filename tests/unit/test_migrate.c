@@ -6,7 +6,9 @@
  * Backend: SQLite (a file in a mkdtemp directory) unless STORE_TEST_URL is a
  * postgresql:// URL; then each test creates a database of its own on that
  * server (CREATE DATABASE ferry_mig_<pid>_<n> through an admin connection to
- * PG_TEST_URL if set, else to STORE_TEST_URL itself: the role needs CREATEDB)
+ * FERRY_TEST_PG_ADMIN_URL or PG_TEST_URL if set, else to STORE_TEST_URL itself:
+ * the role needs CREATEDB). With FERRY_TEST_PG=1 a missing postgresql://
+ * STORE_TEST_URL fails every test instead of running on SQLite.
  * and drops it at the end (WITH (FORCE)).
  */
 #include <criterion/criterion.h>
@@ -43,7 +45,9 @@ static void url_with_db(const char *url, const char *db, char *out, size_t outle
 /* Run one statement on the admin connection of the test server. */
 static void pg_admin(const char *sql)
 {
-    const char *admin = getenv("PG_TEST_URL");
+    const char *admin = getenv("FERRY_TEST_PG_ADMIN_URL");
+    if (!admin || !*admin)
+        admin = getenv("PG_TEST_URL");
     if (!admin || !*admin)
         admin = getenv("STORE_TEST_URL");
     store *a = NULL;
@@ -67,6 +71,9 @@ static void mig_init(void)
     char err[256] = "";
     struct store_options opt = {.create = 1};
     m_dir[0] = m_pgdb[0] = '\0';
+    const char *want_pg = getenv("FERRY_TEST_PG");
+    if (want_pg && strcmp(want_pg, "1") == 0)
+        cr_assert(is_pg(), "FERRY_TEST_PG=1 but STORE_TEST_URL is not a postgresql:// URL");
     if (is_pg()) {
         char sql[128];
         snprintf(m_pgdb, sizeof m_pgdb, "ferry_mig_%ld_%d", (long)getpid(), ++seq);

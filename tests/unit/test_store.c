@@ -6,6 +6,13 @@
  * uses table names prefixed with a per-test tag and drops them at the end),
  * otherwise a fresh SQLite file in a mkdtemp directory per test.
  *
+ * PostgreSQL-only tests (store/pg_*) return early on SQLite. Their environment:
+ *   FERRY_TEST_PG=1               PostgreSQL is expected: without a postgresql://
+ *                                 STORE_TEST_URL every test fails instead of
+ *                                 running on SQLite.
+ *   FERRY_TEST_PG_PASSWORD_URL    optional: a URL of a role with a password
+ *                                 (its password is replaced to test a wrong one).
+ *
  * Where the backends differ in what SQL can express (a blob column type, text
  * holding NUL bytes, a file path), the test asks store_backend() and says why.
  */
@@ -39,7 +46,12 @@ static int g_ntables;
 static void fixture_init(void)
 {
     const char *env = getenv("STORE_TEST_URL");
+    const char *want_pg = getenv("FERRY_TEST_PG");
     g_ntables = 0;
+    if (want_pg && strcmp(want_pg, "1") == 0)
+        cr_assert(
+            env && (strncmp(env, "postgresql://", 13) == 0 || strncmp(env, "postgres://", 11) == 0),
+            "FERRY_TEST_PG=1 but STORE_TEST_URL is not a postgresql:// URL");
     if (env && *env) {
         g_dir[0] = '\0';
         snprintf(g_url, sizeof g_url, "%s", env);
@@ -1040,4 +1052,256 @@ Test(store, url_backend_detection)
             cr_assert_eq(k, cases[i].kind, "%s", cases[i].url);
     }
     cr_assert_eq(store_url_backend(NULL, NULL), ERR_INVAL);
+}
+
+/* ---- PostgreSQL only ------------------------------------------------------------------------ */
+
+static int pg_url(void)
+{
+    enum store_backend_kind k;
+    return !g_dir[0] && store_url_backend(g_url, &k) == 0 && k == STORE_POSTGRESQL;
+}
+
+/* Copy url to out with its database name replaced by db. */
+static void url_with_db(const char *url, const char *db, char *out, size_t outlen)
+{
+    const char *host = strstr(url, "://");
+    cr_assert_not_null(host);
+    host += 3;
+    size_t pre = strcspn(host, "/?");
+    const char *query = strchr(host + pre, '?');
+    snprintf(out, outlen, "%.*s/%s%s", (int)(host + pre - url), url, db, query ? query : "");
+}
+
+/* Expect a connection failure: code, a one-line message containing want, no password. */
+static void expect_open_error(const char *url, int code, const char *want)
+{
+    char err[512] = "";
+    store *s = (store *)1;
+    int rc = store_open(url, NULL, &s, err, sizeof err);
+    cr_assert_eq(rc, code, "%s: %s (%s)", url, err_name(rc), err);
+    cr_assert_null(s);
+    cr_assert_not_null(strstr(err, want), "%s", err);
+    cr_assert_null(strchr(err, '\n'), "one line: %s", err);
+    cr_assert_null(strstr(err, "wrong-pw"), "no password: %s", err);
+}
+
+Test(store, pg_connection_errors_are_one_line)
+{
+    if (!pg_url())
+        return;
+    char url[PATH_MAX + 128];
+    url_with_db(g_url, "ferry_no_such_db", url, sizeof url);
+    expect_open_error(url, ERR_NOTFOUND, "database ferry_no_such_db does not exist");
+
+    expect_open_error("postgresql://ferry_no_such_role:wrong-pw@127.0.0.1:1/x", ERR_UNAVAILABLE,
+                      "cannot connect to 127.0.0.1:1: connection refused");
+
+    const char *host = strstr(g_url, "://") + 3;
+    const char *at = strchr(host, '@');
+    snprintf(url, sizeof url, "postgresql://ferry_no_such_role:wrong-pw@%s", at ? at + 1 : host);
+    expect_open_error(url, ERR_UNAUTHORIZED, "authentication failed for user ferry_no_such_role");
+
+    const char *pw = getenv("FERRY_TEST_PG_PASSWORD_URL");
+    if (pw && *pw) {
+        const char *u = strstr(pw, "://") + 3;
+        const char *colon = strchr(u, ':'), *pat = strchr(u, '@');
+        cr_assert(colon && pat && colon < pat, "%s", pw);
+        snprintf(url, sizeof url, "%.*s:wrong-pw%s", (int)(colon - pw), pw, pat);
+        char user[64];
+        snprintf(user, sizeof user, "authentication failed for user %.*s", (int)(colon - u), u);
+        expect_open_error(url, ERR_UNAUTHORIZED, user);
+    }
+}
+
+Test(store, pg_wait_retries_then_gives_up_or_fails_fast)
+{
+    if (!pg_url())
+        return;
+    char err[512] = "";
+    double t0 = now_ms();
+    int rc = store_wait("postgresql://u@127.0.0.1:1/x", NULL, 1, err, sizeof err);
+    double waited = now_ms() - t0;
+    cr_assert_eq(rc, ERR_UNAVAILABLE, "%s", err);
+    cr_assert_geq(waited, 900.0, "retried for the wait: %.0f ms", waited);
+    cr_assert_lt(waited, 5000.0);
+    cr_assert_not_null(strstr(err, "connection refused"), "%s", err);
+
+    char url[PATH_MAX + 128];
+    url_with_db(g_url, "ferry_no_such_db", url, sizeof url);
+    t0 = now_ms();
+    cr_assert_eq(store_wait(url, NULL, 30, err, sizeof err), ERR_NOTFOUND, "%s", err);
+    cr_assert_lt(now_ms() - t0, 5000.0, "a missing database fails at once");
+    cr_assert_eq(store_wait(g_url, NULL, 5, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_wait("sqlite:/nonexistent/x.db", NULL, 5, err, sizeof err), 0);
+}
+
+Test(store, pg_pool_exhaustion_then_recovery)
+{
+    if (!pg_url())
+        return;
+    store_pool *p = open_pool(2);
+    store *a = NULL, *b = NULL, *c = NULL;
+    cr_assert_eq(store_pool_acquire(p, 100, &a), 0);
+    cr_assert_eq(store_pool_acquire(p, 100, &b), 0);
+    cr_assert_eq(store_pool_acquire(p, 100, &c), ERR_UNAVAILABLE);
+    store_pool_release(p, b);
+    cr_assert_eq(store_pool_acquire(p, 100, &c), 0);
+    cr_assert_eq(store_ping(c), 0);
+    store_pool_release(p, a);
+    store_pool_release(p, c);
+    store_pool_close(p);
+}
+
+Test(store, pg_broken_connection_is_replaced)
+{
+    if (!pg_url())
+        return;
+    store_pool *p = open_pool(1);
+    store *s = NULL;
+    int64_t pid = 0, pid2 = 0;
+    cr_assert_eq(store_pool_acquire(p, 100, &s), 0);
+    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid), 1);
+    store_pool_release(p, s);
+
+    store *killer = open_db();
+    struct store_value v = SV_INT(pid);
+    cr_assert_eq(
+        store_query_int(killer, "SELECT 1 FROM pg_terminate_backend($1) AS t WHERE t", &v, 1, NULL),
+        1, "%s", store_errmsg(killer));
+    store_close(killer);
+    usleep(100 * 1000);
+
+    s = NULL;
+    cr_assert_eq(store_pool_acquire(p, 1000, &s), 0);
+    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid2), 1, "%s",
+                 store_errmsg(s));
+    cr_assert_neq(pid, pid2, "a new connection");
+    store_pool_release(p, s);
+    store_pool_close(p);
+}
+
+Test(store, pg_lost_connection_is_unavailable)
+{
+    if (!pg_url())
+        return;
+    store *s = open_db(), *killer = open_db();
+    int64_t pid = 0;
+    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid), 1);
+    struct store_value v = SV_INT(pid);
+    cr_assert_eq(
+        store_query_int(killer, "SELECT 1 FROM pg_terminate_backend($1) AS t WHERE t", &v, 1, NULL),
+        1);
+    usleep(100 * 1000);
+    cr_assert_eq(store_query_int(s, "SELECT 1", NULL, 0, NULL), ERR_UNAVAILABLE);
+    cr_assert_null(strchr(store_errmsg(s), '\n'), "%s", store_errmsg(s));
+    cr_assert_eq(store_ping(s), ERR_UNAVAILABLE);
+    store_close(s);
+    store_close(killer);
+}
+
+Test(store, pg_failed_transaction)
+{
+    if (!pg_url())
+        return;
+    store *s = open_db();
+    cr_assert_eq(store_begin(s), 0);
+    cr_assert_eq(store_exec(s, "SELEC 1"), ERR_STORE);
+    cr_assert_eq(store_in_transaction(s), 1, "a failed transaction is still open");
+    cr_assert_eq(store_commit(s), ERR_STORE, "commit of a failed transaction");
+    cr_assert_eq(store_rollback(s), 0);
+    cr_assert_eq(store_in_transaction(s), 0);
+    cr_assert_eq(store_ping(s), 0);
+    store_close(s);
+}
+
+Test(store, pg_loader_escapes_text_and_blobs)
+{
+    if (!pg_url())
+        return;
+    store *s = open_db();
+    const char *t = T("load_esc");
+    exec_ok(s, Q("CREATE TABLE %s (id BIGINT, t TEXT, b BYTEA, f BOOLEAN, n INTEGER)", I(t)));
+    const char *cols[] = {"id", "t", "b", "f", "n"};
+    const char *texts[] = {"a\\b", "tab\there", "new\nline", "cr\rx", "\\N", "", "é\\.\\"};
+    const char blob[] = {0, '\\', '\t', '\n', (char)0xff};
+    store_loader *ld = NULL;
+    cr_assert_eq(store_loader_begin(s, NULL, t, cols, 5, &ld), 0, "%s", store_errmsg(s));
+    for (int i = 0; i < 7; i++) {
+        struct store_value row[] = {SV_INT(i), SV_TEXT(texts[i]), SV_BLOB(blob, sizeof blob),
+                                    SV_BOOL(i % 2), SV_BOOL(1)};
+        cr_assert_eq(store_loader_row(ld, row), 0, "%s", store_errmsg(s));
+    }
+    struct store_value nulls[] = {SV_INT(7), SV_NULL(), SV_NULL(), SV_NULL(), SV_NULL()};
+    cr_assert_eq(store_loader_row(ld, nulls), 0);
+    int64_t rows = 0;
+    cr_assert_eq(store_loader_end(ld, &rows), 0, "%s", store_errmsg(s));
+    cr_assert_eq(rows, 8);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare(s, Q("SELECT t, b, f, n FROM %s ORDER BY id", I(t)), &st), 0);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(store_step(st), STORE_ROW);
+        size_t len = 0;
+        if (i == 7) {
+            cr_assert(store_column_is_null(st, 0), "NULL stays NULL, \"\\\\N\" stays text");
+            cr_assert(store_column_is_null(st, 1));
+            break;
+        }
+        cr_assert_str_eq(store_column_text(st, 0, NULL), texts[i]);
+        const char *b = store_column_text(st, 1, &len);
+        cr_assert_eq(len, sizeof blob);
+        cr_assert_eq(memcmp(b, blob, len), 0);
+        cr_assert_eq(store_column_int(st, 2), i % 2);
+        cr_assert_eq(store_column_int(st, 3), 1);
+    }
+    store_stmt_reset(st);
+    store_close(s);
+}
+
+Test(store, pg_main_schema_option)
+{
+    if (!pg_url())
+        return;
+    store *s = open_db();
+    char schema[64];
+    snprintf(schema, sizeof schema, "%sschema", g_prefix);
+    exec_ok(s, Q("CREATE SCHEMA %s", I(schema)));
+    store_close(s);
+
+    struct store_options opt = {.main_schema = schema};
+    char err[256] = "";
+    cr_assert_eq(store_open(g_url, &opt, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(store_default_schema(s), schema);
+    exec_ok(s, "CREATE TABLE in_main (x INTEGER)"); /* unqualified: the main schema */
+    int e = 0;
+    cr_assert_eq(store_table_exists(s, schema, "in_main", &e), 0);
+    cr_assert_eq(e, 1);
+    cr_assert_eq(store_table_exists(s, "public", "in_main", &e), 0);
+    cr_assert_eq(e, 0);
+    exec_ok(s, Q("DROP SCHEMA %s CASCADE", I(schema)));
+    store_close(s);
+
+    opt.main_schema = "";
+    cr_assert_eq(store_open(g_url, &opt, &s, err, sizeof err), ERR_INVAL);
+}
+
+Test(store, pg_typed_binds_without_casts)
+{
+    if (!pg_url())
+        return;
+    store *s = open_db();
+    int64_t v = 0;
+    struct store_value big = SV_INT(INT64_MAX - 1);
+    cr_assert_eq(store_query_int(s, "SELECT $1 + 1", &big, 1, &v), 1, "%s", store_errmsg(s));
+    cr_assert_eq(v, INT64_MAX);
+    struct store_value b = SV_BOOL(1);
+    cr_assert_eq(store_query_int(s, "SELECT CASE WHEN $1 THEN 7 ELSE 0 END", &b, 1, &v), 1, "%s",
+                 store_errmsg(s));
+    cr_assert_eq(v, 7);
+    /* The same SQL with a NULL first, then an integer: prepared again with the type. */
+    struct store_value n = SV_NULL();
+    cr_assert_eq(store_query_int(s, "SELECT $1::bigint", &n, 1, &v), 0);
+    cr_assert_eq(store_query_int(s, "SELECT $1::bigint", &big, 1, &v), 1);
+    cr_assert_eq(v, INT64_MAX - 1);
+    store_close(s);
 }
