@@ -7,10 +7,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import net from 'node:net';
 import {
-  BIN, cleanEnv, databaseOf, newDatabase, pgOnly, pgUrl, psql, runFerry, sleep, startFerry, tempDir,
+  BIN, cleanEnv, databaseOf, isPg, newDatabase, pgOnly, pgUrl, psql, runFerry, sleep, startFerry, tempDir,
   waitForLog,
 } from './lib/ferry.mjs';
 import { hawkSend, prepare, reader } from './lib/hawk.mjs';
@@ -110,7 +109,7 @@ test('a wrong password is a clear one-line error without the password', PG, () =
   assert.ok([1, 3].includes(r.status), `exit ${r.status}`);
   assert.ok(oneLine(r.stderr), r.stderr);
   assert.match(r.stderr, /^ferry: /);
-  assert.match(r.stderr, /password authentication failed for user "ferry_pw"/);
+  assert.match(r.stderr, /authentication failed for user "?ferry_pw"?/);
   assert.doesNotMatch(r.stderr, /not-the-password/);
   const s = runFerry(['serve', '--port', '0', '--database', url], { env: { FERRY_DATABASE_WAIT_SEC: '0' } });
   assert.equal(s.status, r.status);
@@ -130,15 +129,24 @@ test('the right password in the URL works, and is masked by config show', PG, ()
   assert.doesNotMatch(show.stdout, /ferry-test-pw/);
 });
 
-test('a missing database is a clear one-line error', PG, () => {
+test('a missing database is a clear error (exit 3)', PG, () => {
   const url = pgUrl('ferry_no_such_database');
-  for (const args of [['db', 'status'], ['serve', '--port', '0']]) {
+  for (const args of [['db', 'status'], ['db', 'init'], ['serve', '--port', '0']]) {
     const r = runFerry([...args, '--database', url], { env: { FERRY_DATABASE_WAIT_SEC: '0' } });
-    assert.ok([1, 3].includes(r.status), `${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-    assert.ok(oneLine(r.stderr), r.stderr);
-    assert.match(r.stderr, /database "ferry_no_such_database" does not exist/);
+    const what = `${args.join(' ')}: exit ${r.status}: ${r.stderr}`;
+    assert.equal(r.status, 3, what);
+    const lines = r.stderr.trim().split('\n');
+    assert.ok(lines.length <= 2 && lines.every((l) => l.startsWith('ferry: ')), what);
+    assert.match(lines[0], /database "?ferry_no_such_database"? does not exist/);
   }
 });
+
+// ferry does not create PostgreSQL databases, so `db init` cannot be the way out.
+test('db init on a missing PostgreSQL database does not tell you to run db init',
+  isPg ? { todo: 'known bug: the CLI\'s SQLite-file hint is shown for PostgreSQL too' } : PG, () => {
+    const r = runFerry(['db', 'init', '--database', pgUrl('ferry_no_such_database')]);
+    assert.doesNotMatch(r.stderr, /run `ferry db init`/, r.stderr);
+  });
 
 test('no server: start-up waits database.wait_sec, then a one-line error', PG, async () => {
   const port = await freePort();
@@ -161,6 +169,7 @@ test('start-up waits for a server that comes up within database.wait_sec', PG, a
   const proxy = pgProxy(await freePort());
   const starting = startFerry({ dir, database: pgUrl(name, { port: proxy.port }), migrate: false,
     env: { FERRY_DATABASE_WAIT_SEC: '30' } });
+  starting.catch(() => {}); // awaited below, after the proxy is up
   await sleep(1500);
   await proxy.up();
   const f = await starting;
@@ -188,7 +197,8 @@ test('healthcheck: 503 while the server is unreachable, 200 again when it is bac
     assert.equal(body.status, 'FAIL');
     assert.equal(body.database, 'unavailable');
     assert.equal(body.backend, 'postgresql');
-    assert.ok(await waitForLog(f, (l) => l.msg === 'healthcheck: database does not answer'));
+    assert.ok(await waitForLog(f, (l) => l.level === 'warn' && /^healthcheck: /.test(l.msg)),
+      f.stderr().slice(-2000));
     assert.doesNotMatch(f.stderr(), /ferry-test-pw/);
     await proxy.up();
     let status = 0;
@@ -205,7 +215,7 @@ test('healthcheck: 503 while the server is unreachable, 200 again when it is bac
 
 test('a PostgreSQL restart under a running ferry: it reconnects', PG, async () => {
   // Its own small cluster: the shared one serves the other test files meanwhile.
-  const own = join(tempDir(), 'pg');
+  const own = tempDir(); // pg.sh hands it to the postgres user
   const started = await new Promise((res) => {
     const p = spawn('tests/pg.sh', ['start', own], { env: { ...process.env, PGPORT_BASE: '56432' },
       stdio: ['ignore', 'pipe', 'pipe'] });
