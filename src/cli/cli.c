@@ -210,6 +210,17 @@ int cli_open_store(const struct cli *c, int create, store **out)
     return rc == ERR_NOTFOUND ? CLI_NOT_READY : rc == ERR_INVAL ? CLI_USAGE : CLI_FAIL;
 }
 
+void cli_hint_missing_database(const struct cli *c, const char *sqlite_hint)
+{
+    enum store_backend_kind kind;
+    if (store_url_backend(config_str(c->cfg, CFG_DATABASE_URL), &kind) == 0 &&
+        kind == STORE_POSTGRESQL)
+        cli_error("ferry creates its schemas and tables, not the PostgreSQL database itself: "
+                  "create it (createdb, or CREATE DATABASE), then run `ferry db init`");
+    else
+        cli_error("%s", sqlite_hint);
+}
+
 void cli_print_common_options(void)
 {
     printf("\noptions every command accepts:\n");

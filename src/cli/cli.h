@@ -55,6 +55,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * database) or CLI_FAIL; CLI_OK on success. */
 int cli_open_store(const struct cli *c, int create, store **out);
 
+/* After cli_open_store said CLI_NOT_READY (no such database): print how to create
+ * it. SQLite: sqlite_hint (e.g. "run `ferry db init` to create it"). PostgreSQL:
+ * ferry creates its schemas and tables but not the database itself, so say that. */
+void cli_hint_missing_database(const struct cli *c, const char *sqlite_hint);
+
 /* The configured database URL with its password masked (for messages). Borrowed
  * from a static buffer: use it before the next call. */
 const char *cli_database_display(const struct cli *c);

@@ -142,7 +142,7 @@ static int open_ready_store(const struct cli *c, store **out)
     int rc = cli_open_store(c, 0, out);
     if (rc != CLI_OK) {
         if (rc == CLI_NOT_READY)
-            cli_error("run `ferry db init` to create it");
+            cli_hint_missing_database(c, "run `ferry db init` to create it");
         return rc;
     }
     if (migrate_get_status(*out, &st) < 0) {

@@ -109,7 +109,7 @@ int cli_db(int argc, char **argv)
     rc = cli_open_store(&c, is_init, &s);
     if (rc != CLI_OK) {
         if (rc == CLI_NOT_READY)
-            cli_error("run `ferry db init` to create it");
+            cli_hint_missing_database(&c, "run `ferry db init` to create it");
         goto out;
     }
     rc = strcmp(sub, "status") == 0 ? status(&c, s) : apply(&c, s);

@@ -82,7 +82,8 @@ static int prepare_database(const struct cli *c, int migrate, secret_key **secre
     int rc = cli_open_store(c, migrate, &s);
     if (rc != CLI_OK) {
         if (rc == CLI_NOT_READY)
-            cli_error("create it with `ferry db init`, or start with `ferry serve --migrate`");
+            cli_hint_missing_database(
+                c, "create it with `ferry db init`, or start with `ferry serve --migrate`");
         return rc;
     }
     if (migrate_get_status(s, &st) < 0) {

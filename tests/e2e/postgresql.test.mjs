@@ -142,11 +142,13 @@ test('a missing database is a clear error (exit 3)', PG, () => {
 });
 
 // ferry does not create PostgreSQL databases, so `db init` cannot be the way out.
-test('db init on a missing PostgreSQL database does not tell you to run db init',
-  isPg ? { todo: 'known bug: the CLI\'s SQLite-file hint is shown for PostgreSQL too' } : PG, () => {
-    const r = runFerry(['db', 'init', '--database', pgUrl('ferry_no_such_database')]);
-    assert.doesNotMatch(r.stderr, /run `ferry db init`/, r.stderr);
-  });
+test('db init on a missing PostgreSQL database says to create the database first', PG, () => {
+  const r = runFerry(['db', 'init', '--database', pgUrl('ferry_no_such_database')]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /database "?ferry_no_such_database"? does not exist/);
+  assert.match(r.stderr, /create it \(createdb, or CREATE DATABASE\)/);
+  assert.doesNotMatch(r.stderr, /run `ferry db init` to create it/);
+});
 
 test('no server: start-up waits database.wait_sec, then a one-line error', PG, async () => {
   const port = await freePort();
