@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store_int.h"
@@ -814,6 +815,9 @@ static int pool_open_conn(store_pool *p, store **out)
     return 0;
 }
 
+/* Idle connections older than this are pinged before they are handed out. */
+#define POOL_PING_IDLE_US 1000000u
+
 int store_pool_acquire(store_pool *p, int timeout_ms, store **out)
 {
     if (!out)
@@ -856,7 +860,11 @@ int store_pool_acquire(store_pool *p, int timeout_ms, store **out)
         return pool_open_conn(p, out);
     if (!s)
         return ERR_UNAVAILABLE;
-    if (p->be->ping_on_acquire && p->be->ping(s) < 0) {
+    /* A connection back from use moments ago is checked for free on release (see
+     * store_pool_release); one idle for longer pays a round trip, since the server
+     * may have dropped it meanwhile (a restart, an idle timeout). */
+    if (p->be->ping_on_acquire && clock_mono_us() - s->released_us > POOL_PING_IDLE_US &&
+        p->be->ping(s) < 0) {
         store_close(s); /* broken: replace it, keeping its slot */
         return pool_open_conn(p, out);
     }
@@ -873,8 +881,11 @@ void store_pool_release(store_pool *p, store *s)
         return;
     }
     s->be->clean(s);
+    s->released_us = clock_mono_us();
     pthread_mutex_lock(&p->mu);
-    if (p->nidle < p->max) {
+    if (s->be->broken && s->be->broken(s)) {
+        p->opened--; /* dead: close it; the next acquire opens a fresh one */
+    } else if (p->nidle < p->max) {
         p->idle[p->nidle++] = s;
         s = NULL;
     } else {

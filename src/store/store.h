@@ -288,8 +288,10 @@ void store_pool_close(store_pool *p);
 
 /* Borrow a connection for the calling thread, waiting at most timeout_ms for one
  * to be free (0: do not wait). Returns 0, ERR_UNAVAILABLE (none free in time, or
- * cannot connect). A broken connection is replaced before it is handed out (on
- * backends where a ping is worth it: not SQLite). Thread-safe. */
+ * cannot connect). Thread-safe. On PostgreSQL a connection idle for more than a
+ * second is pinged and replaced if the server dropped it; one used within the
+ * last second is handed out without that round trip, so after a server restart
+ * it fails one query with ERR_UNAVAILABLE and is closed when it is released. */
 int store_pool_acquire(store_pool *p, int timeout_ms, store **out);
 
 /* Give a connection back: resets statements left in use and rolls back any open

@@ -34,6 +34,7 @@ struct store {
     const struct store_backend *be;
     const char *default_schema;    /* user datasets; set by open, owned by the backend */
     char errmsg[STORE_ERRMSG_MAX]; /* last error, "" when none yet */
+    uint64_t released_us;          /* monotonic time it last went back to its pool */
 };
 
 /* Common header of a prepared statement. */
@@ -66,6 +67,9 @@ struct store_backend {
                 size_t errlen);
     void (*close)(store *s); /* rolls back, frees statements and s */
     int (*ping)(store *s);
+    /* Optional: a local, free check that the connection is known to be dead (a
+     * query already failed on it). The pool closes such connections on release. */
+    int (*broken)(const store *s);
     /* Optional: the message of the database for the last error; NULL means
      * store.c returns s->errmsg, which backends normally fill instead. */
     const char *(*errmsg)(const store *s);

@@ -936,6 +936,11 @@ static int pg_ping(store *s)
     return run(c, "SELECT 1", "ping");
 }
 
+static int pg_broken(const store *s)
+{
+    return PQstatus(cconn_of(s)->conn) != CONNECTION_OK;
+}
+
 static int pg_exec(store *s, const char *sql)
 {
     struct pg_conn *c = conn_of(s);
@@ -1329,6 +1334,7 @@ const struct store_backend store_pg_backend = {
     .rollback = pg_rollback,
     .in_transaction = pg_in_transaction,
     .clean = pg_clean,
+    .broken = pg_broken,
     .table_exists = pg_table_exists,
     .table_columns = pg_table_columns,
     .loader_begin = pg_loader_begin,

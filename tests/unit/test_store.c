@@ -1153,17 +1153,9 @@ Test(store, pg_pool_exhaustion_then_recovery)
     store_pool_close(p);
 }
 
-Test(store, pg_broken_connection_is_replaced)
+/* Terminate the server side of connection pid from another connection. */
+static void terminate_backend(int64_t pid)
 {
-    if (!pg_url())
-        return;
-    store_pool *p = open_pool(1);
-    store *s = NULL;
-    int64_t pid = 0, pid2 = 0;
-    cr_assert_eq(store_pool_acquire(p, 100, &s), 0);
-    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid), 1);
-    store_pool_release(p, s);
-
     store *killer = open_db();
     struct store_value v = SV_INT(pid);
     cr_assert_eq(
@@ -1171,12 +1163,45 @@ Test(store, pg_broken_connection_is_replaced)
         1, "%s", store_errmsg(killer));
     store_close(killer);
     usleep(100 * 1000);
+}
 
-    s = NULL;
-    cr_assert_eq(store_pool_acquire(p, 1000, &s), 0);
-    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid2), 1, "%s",
+static int64_t backend_pid(store *s)
+{
+    int64_t pid = 0;
+    cr_assert_eq(store_query_int(s, "SELECT pg_backend_pid()", NULL, 0, &pid), 1, "%s",
                  store_errmsg(s));
+    return pid;
+}
+
+/* The pool pings a connection only when it has been idle for over a second (one
+ * used moments ago is trusted); a connection found dead by a failed query is
+ * closed when it is released. So a connection killed while recently used fails
+ * one query (ERR_UNAVAILABLE) and is then replaced; one killed while idle longer
+ * is replaced before it is handed out. */
+Test(store, pg_broken_connection_is_replaced)
+{
+    if (!pg_url())
+        return;
+    store_pool *p = open_pool(1);
+    store *s = NULL;
+    cr_assert_eq(store_pool_acquire(p, 100, &s), 0);
+    int64_t pid = backend_pid(s);
+    store_pool_release(p, s);
+
+    terminate_backend(pid); /* killed moments after use */
+    cr_assert_eq(store_pool_acquire(p, 1000, &s), 0);
+    int64_t ignored;
+    cr_assert_eq(store_query_int(s, "SELECT 1", NULL, 0, &ignored), ERR_UNAVAILABLE);
+    store_pool_release(p, s); /* found dead: closed, not kept */
+    cr_assert_eq(store_pool_acquire(p, 1000, &s), 0);
+    int64_t pid2 = backend_pid(s);
     cr_assert_neq(pid, pid2, "a new connection");
+    store_pool_release(p, s);
+
+    terminate_backend(pid2); /* killed, then idle past the ping threshold */
+    usleep(1100 * 1000);
+    cr_assert_eq(store_pool_acquire(p, 1000, &s), 0);
+    cr_assert_neq(backend_pid(s), pid2, "replaced before it was handed out");
     store_pool_release(p, s);
     store_pool_close(p);
 }
