@@ -8,6 +8,9 @@
  *   backend: both SQLite and PostgreSQL use "..." with "" doubling.
  * - The query helpers (store_execv, store_query_text/int) are written on top of
  *   prepare/bind/step, so backends only implement the primitives.
+ * - Code both backends share is here too, named store__: the statement cache's
+ *   list and SQL hash, collecting table_columns rows from the backend's
+ *   introspection query, and the quoted target of a loader.
  * - The pool is generic: a mutex, a condition variable, a stack of idle
  *   connections and a count of opened ones (never more than max_size). A waiter
  *   sleeps on the condition variable with a CLOCK_MONOTONIC deadline.
@@ -457,6 +460,42 @@ int store_query_int(store *s, const char *sql, const struct store_value *params,
     return rc;
 }
 
+/* ---- the backends' statement cache ------------------------------------------------------ */
+
+void store__lru_unlink(struct store_lru *l, struct store_lru_node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        l->tail = n->prev;
+    n->prev = n->next = NULL;
+    l->count--;
+}
+
+void store__lru_push_front(struct store_lru *l, struct store_lru_node *n)
+{
+    n->prev = NULL;
+    n->next = l->head;
+    if (l->head)
+        l->head->prev = n;
+    l->head = n;
+    if (!l->tail)
+        l->tail = n;
+    l->count++;
+}
+
+uint32_t store__hash_sql(const char *sql)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *sql; sql++)
+        h = (h ^ (unsigned char)*sql) * 16777619u;
+    return h;
+}
+
 /* ---- transactions ------------------------------------------------------------------------ */
 
 int store_begin(store *s)
@@ -644,7 +683,77 @@ void store_columns_free(struct store_column_info *cols, size_t n)
     free(cols);
 }
 
+static char *dup_text(const char *s, int lower)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    if (lower)
+        for (char *p = d; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    return d;
+}
+
+int store__table_columns(store *s, const char *sql, const char *schema, const char *table,
+                         int flags, struct store_column_info **cols, size_t *n)
+{
+    struct store_column_info *arr = NULL;
+    size_t len = 0, cap = 0;
+    store_stmt *st = NULL;
+    int rc = store_prepare(s, sql, &st);
+    if (rc < 0)
+        return rc;
+    struct store_value args[2] = {SV_TEXT(schema), SV_TEXT(table)};
+    rc = store_bind_all(st, args, 2);
+    while (rc == 0 && (rc = store_step(st)) == STORE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct store_column_info *grown = realloc(arr, cap * sizeof *arr);
+            if (!grown)
+                abort();
+            arr = grown;
+        }
+        arr[len].name = dup_text(store_column_text(st, 0, NULL), 0);
+        arr[len].type =
+            dup_text(store_column_text(st, 1, NULL), (flags & STORE__COLUMNS_LOWER_TYPES) != 0);
+        arr[len].notnull = store_column_int(st, 2) != 0;
+        arr[len].pk = (int)store_column_int(st, 3);
+        len++;
+        rc = 0;
+    }
+    store_stmt_reset(st);
+    if (rc < 0) {
+        store_columns_free(arr, len);
+        return rc;
+    }
+    if (len == 0) {
+        store__set_errmsg(s, "no table %s.%s", schema, table);
+        return ERR_NOTFOUND;
+    }
+    *cols = arr;
+    *n = len;
+    return 0;
+}
+
 /* ---- bulk load ------------------------------------------------------------------------------ */
+
+int store__append_target(store *s, const char *schema, const char *table,
+                         const char *const *columns, size_t ncolumns, struct buf *out)
+{
+    int rc = store_quote_qualified(s, schema, table, out);
+    if (rc == 0)
+        rc = buf_puts(out, " (");
+    for (size_t i = 0; rc == 0 && i < ncolumns; i++) {
+        if (i > 0)
+            rc = buf_puts(out, ", ");
+        if (rc == 0)
+            rc = store_quote_ident(columns[i], out);
+    }
+    if (rc == 0)
+        rc = buf_putc(out, ')');
+    return rc;
+}
 
 int store_loader_begin(store *s, const char *schema, const char *table, const char *const *columns,
                        size_t ncolumns, store_loader **out)

@@ -122,4 +122,50 @@ void store__errbuf(char *errbuf, size_t errlen, const char *fmt, ...)
 /* Check an identifier (the rules of store_quote_ident). Returns 0 or ERR_INVAL. */
 int store__ident_check(const char *name, size_t len);
 
+/* ---- the statement cache list (both backends) ---------------------------------------- */
+
+/* An intrusive doubly-linked list, most recently used first. A backend's cached
+ * statement embeds a struct store_lru_node and gets back from a node with
+ * STORE_LRU_ENTRY; the connection holds the struct store_lru (zeroed: empty). */
+struct store_lru_node {
+    struct store_lru_node *prev, *next;
+};
+
+struct store_lru {
+    struct store_lru_node *head, *tail;
+    int count;
+};
+
+/* The struct of type containing node (NULL stays NULL) at member. */
+#define STORE_LRU_ENTRY(node, type, member) \
+    ((node) ? (type *)(void *)((char *)(node)-offsetof(type, member)) : (type *)NULL)
+
+/* Take n (borrowed, in l) out of l. */
+void store__lru_unlink(struct store_lru *l, struct store_lru_node *n);
+
+/* Put n (borrowed, not in any list) at the head of l. */
+void store__lru_push_front(struct store_lru *l, struct store_lru_node *n);
+
+/* The FNV-1a hash of SQL text, the cache key's quick check. */
+uint32_t store__hash_sql(const char *sql);
+
+/* ---- introspection and the loader (both backends) ------------------------------------ */
+
+/* Flags of store__table_columns. */
+#define STORE__COLUMNS_LOWER_TYPES 1 /* ASCII-lower-case the type text */
+
+/* Run sql (borrowed: one statement taking $1 schema and $2 table and returning
+ * name, type, notnull, pk in order) and collect its rows into a new array for
+ * *cols (taken by the caller: store_columns_free) and *n. NULL name or type
+ * becomes "". No row is ERR_NOTFOUND ("no table schema.table" in errmsg);
+ * otherwise returns 0 or the error of the query. */
+int store__table_columns(store *s, const char *sql, const char *schema, const char *table,
+                         int flags, struct store_column_info **cols, size_t *n);
+
+/* Append to out the loader's target, "schema"."table" ("col1", "col2", ...),
+ * quoted by store_quote_qualified and store_quote_ident. Returns 0 or their error
+ * (out may then hold part of it). */
+int store__append_target(store *s, const char *schema, const char *table,
+                         const char *const *columns, size_t ncolumns, struct buf *out);
+
 #endif

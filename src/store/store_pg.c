@@ -325,10 +325,7 @@ static int pg_table_exists(store *s, const char *schema, const char *table, int 
 static int pg_table_columns(store *s, const char *schema, const char *table,
                             struct store_column_info **cols, size_t *n)
 {
-    struct store_column_info *arr = NULL;
-    size_t len = 0, cap = 0;
-    store_stmt *st = NULL;
-    int rc = store_prepare(
+    return store__table_columns(
         s,
         "SELECT a.attname, lower(pg_catalog.format_type(a.atttypid, a.atttypmod)), "
         "a.attnotnull, COALESCE((SELECT k.n FROM pg_catalog.pg_index i, "
@@ -338,40 +335,9 @@ static int pg_table_columns(store *s, const char *schema, const char *table,
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'v', 'm', 'p', 'f') "
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        &st);
-    if (rc < 0)
-        return rc;
-    struct store_value args[2] = {SV_TEXT(schema), SV_TEXT(table)};
-    rc = store_bind_all(st, args, 2);
-    while (rc == 0 && (rc = store_step(st)) == STORE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8;
-            arr = pg__xrealloc(arr, cap * sizeof *arr);
-        }
-        const char *name = store_column_text(st, 0, NULL);
-        const char *type = store_column_text(st, 1, NULL);
-        arr[len].name = strdup(name ? name : "");
-        arr[len].type = strdup(type ? type : "");
-        if (!arr[len].name || !arr[len].type)
-            abort();
-        arr[len].notnull = store_column_int(st, 2) != 0;
-        arr[len].pk = (int)store_column_int(st, 3);
-        len++;
-        rc = 0;
-    }
-    store_stmt_reset(st);
-    if (rc < 0) {
-        store_columns_free(arr, len);
-        return rc;
-    }
-    if (len == 0) {
-        store__set_errmsg(s, "no table %s.%s", schema, table);
-        return ERR_NOTFOUND;
-    }
-    *cols = arr;
-    *n = len;
-    return 0;
+        schema, table, 0, cols, n);
 }
+
 const struct store_backend store_pg_backend = {
     .name = "postgresql",
     .kind = STORE_POSTGRESQL,

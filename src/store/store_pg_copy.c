@@ -62,17 +62,9 @@ int pg__loader_begin(store *s, const char *schema, const char *table, const char
     buf_init(&sql, SQL_MAX_BYTES);
     rc = buf_puts(&sql, "COPY ");
     if (rc == 0)
-        rc = store_quote_qualified(s, schema, table, &sql);
+        rc = store__append_target(s, schema, table, columns, ncolumns, &sql);
     if (rc == 0)
-        rc = buf_puts(&sql, " (");
-    for (size_t i = 0; rc == 0 && i < ncolumns; i++) {
-        if (i > 0)
-            rc = buf_puts(&sql, ", ");
-        if (rc == 0)
-            rc = store_quote_ident(columns[i], &sql);
-    }
-    if (rc == 0)
-        rc = buf_puts(&sql, ") FROM STDIN");
+        rc = buf_puts(&sql, " FROM STDIN");
     if (rc < 0) {
         store__set_errmsg(s, "loader: invalid table or column names");
         goto out;

@@ -15,9 +15,9 @@
  *
  * The one object the files share is the connection, struct pg_conn below. A
  * statement (struct pg_stmt) is private to store_pg_stmt.c and a loader to
- * store_pg_copy.c: the connection only holds the head and tail of the statement
- * cache, which store_pg.c empties or resets through pg__stmts_free() and
- * pg__stmts_reset().
+ * store_pg_copy.c: the connection only holds the statement cache's list (a
+ * struct store_lru, store_int.h), which store_pg.c empties or resets through
+ * pg__stmts_free() and pg__stmts_reset().
  *
  * While a loader is open (in_copy) the connection is in COPY mode: prepare, step
  * and exec refuse with ERR_INVAL, dropping a statement skips its DEALLOCATE, and
@@ -43,8 +43,7 @@ struct pg_stmt; /* store_pg_stmt.c */
 struct pg_conn {
     struct store base;
     PGconn *conn;
-    struct pg_stmt *head, *tail; /* statement cache, most recently used first */
-    int ncached;
+    struct store_lru cache;  /* statements (struct pg_stmt), most recently used first */
     unsigned long next_name; /* the last server statement name was "f<next_name>" */
     int64_t changes;         /* rows changed by the last statement or COPY */
     int in_copy;             /* a loader is open */

@@ -75,8 +75,8 @@ struct pg_stmt {
     char *sql; /* the caller's SQL text (the cache key), owned */
     uint32_t hash;
     int in_use;
-    struct pg_stmt *prev, *next; /* cache list, most recently used first */
-    char name[24];               /* server statement name; "" when not prepared */
+    struct store_lru_node lru; /* in the connection's cache */
+    char name[24];             /* server statement name; "" when not prepared */
     int nparams;
     Oid *ptypes; /* types it was prepared with (nparams) */
     struct pg_param *params;
@@ -90,6 +90,11 @@ struct pg_stmt {
 static struct pg_stmt *stmt_of(store_stmt *st)
 {
     return (struct pg_stmt *)st;
+}
+
+static struct pg_stmt *lru_stmt(struct store_lru_node *n)
+{
+    return STORE_LRU_ENTRY(n, struct pg_stmt, lru);
 }
 
 /* ---- SQL text ------------------------------------------------------------------------------ */
@@ -173,41 +178,7 @@ static int scan_sql(const char *sql, int *nparams)
     return 0;
 }
 
-static uint32_t hash_sql(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* ---- statement cache ----------------------------------------------------------------------- */
-
-static void cache_unlink(struct pg_conn *c, struct pg_stmt *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    e->prev = e->next = NULL;
-    c->ncached--;
-}
-
-static void cache_push_front(struct pg_conn *c, struct pg_stmt *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
-    c->ncached++;
-}
 
 static void free_decoded(struct pg_stmt *e)
 {
@@ -249,11 +220,11 @@ static void stmt_free(struct pg_conn *c, struct pg_stmt *e, int server)
 
 static void cache_evict(struct pg_conn *c)
 {
-    struct pg_stmt *e = c->tail;
-    while (c->ncached > CACHE_MAX && e) {
-        struct pg_stmt *prev = e->prev;
+    struct pg_stmt *e = lru_stmt(c->cache.tail);
+    while (c->cache.count > CACHE_MAX && e) {
+        struct pg_stmt *prev = lru_stmt(e->lru.prev);
         if (!e->in_use) {
-            cache_unlink(c, e);
+            store__lru_unlink(&c->cache, &e->lru);
             stmt_free(c, e, 1);
         }
         e = prev;
@@ -293,11 +264,11 @@ int pg__prepare(store *s, const char *sql, store_stmt **out)
         store__set_errmsg(s, "the connection is in COPY mode (a loader is open)");
         return ERR_INVAL;
     }
-    uint32_t h = hash_sql(sql);
-    for (struct pg_stmt *e = c->head; e; e = e->next) {
+    uint32_t h = store__hash_sql(sql);
+    for (struct pg_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next)) {
         if (e->hash == h && !e->in_use && strcmp(e->sql, sql) == 0) {
-            cache_unlink(c, e);
-            cache_push_front(c, e);
+            store__lru_unlink(&c->cache, &e->lru);
+            store__lru_push_front(&c->cache, &e->lru);
             e->in_use = 1;
             *out = &e->base;
             return 0;
@@ -334,7 +305,7 @@ int pg__prepare(store *s, const char *sql, store_stmt **out)
         }
     }
     e->in_use = 1;
-    cache_push_front(c, e);
+    store__lru_push_front(&c->cache, &e->lru);
     cache_evict(c);
     *out = &e->base;
     return 0;
@@ -671,19 +642,18 @@ void pg__reset(store_stmt *stmt)
 
 void pg__stmts_reset(struct pg_conn *c)
 {
-    for (struct pg_stmt *e = c->head; e; e = e->next)
+    for (struct pg_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next))
         if (e->in_use)
             pg__reset(&e->base);
 }
 
 void pg__stmts_free(struct pg_conn *c)
 {
-    struct pg_stmt *e = c->head;
+    struct pg_stmt *e = lru_stmt(c->cache.head);
     while (e) {
-        struct pg_stmt *next = e->next;
+        struct pg_stmt *next = lru_stmt(e->lru.next);
         stmt_free(c, e, 0);
         e = next;
     }
-    c->head = c->tail = NULL;
-    c->ncached = 0;
+    c->cache = (struct store_lru){0};
 }

@@ -54,14 +54,13 @@ struct sq_stmt {
     char *sql; /* the caller's SQL text (the cache key), owned */
     uint32_t hash;
     int in_use;
-    struct sq_stmt *prev, *next; /* cache list, most recently used first */
+    struct store_lru_node lru; /* in the connection's cache */
 };
 
 struct sq_conn {
     struct store base;
     sqlite3 *db;
-    struct sq_stmt *head, *tail;
-    int ncached;
+    struct store_lru cache; /* statements, most recently used first */
 };
 
 struct sq_loader {
@@ -83,6 +82,11 @@ static const struct sq_conn *cconn_of(const store *s)
 static struct sq_stmt *stmt_of(store_stmt *st)
 {
     return (struct sq_stmt *)st;
+}
+
+static struct sq_stmt *lru_stmt(struct store_lru_node *n)
+{
+    return STORE_LRU_ENTRY(n, struct sq_stmt, lru);
 }
 
 /* ---- errors ---------------------------------------------------------------------- */
@@ -160,41 +164,7 @@ static int translate_placeholders(const char *sql, struct buf *out)
     return rc;
 }
 
-static uint32_t hash_sql(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 /* ---- statement cache ----------------------------------------------------------------- */
-
-static void cache_unlink(struct sq_conn *c, struct sq_stmt *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    e->prev = e->next = NULL;
-    c->ncached--;
-}
-
-static void cache_push_front(struct sq_conn *c, struct sq_stmt *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
-    c->ncached++;
-}
 
 static void stmt_free(struct sq_stmt *e)
 {
@@ -206,11 +176,11 @@ static void stmt_free(struct sq_stmt *e)
 /* Finalize least recently used entries not in use until the cache fits. */
 static void cache_evict(struct sq_conn *c)
 {
-    struct sq_stmt *e = c->tail;
-    while (c->ncached > CACHE_MAX && e) {
-        struct sq_stmt *prev = e->prev;
+    struct sq_stmt *e = lru_stmt(c->cache.tail);
+    while (c->cache.count > CACHE_MAX && e) {
+        struct sq_stmt *prev = lru_stmt(e->lru.prev);
         if (!e->in_use) {
-            cache_unlink(c, e);
+            store__lru_unlink(&c->cache, &e->lru);
             stmt_free(e);
         }
         e = prev;
@@ -266,11 +236,11 @@ out:
 static int sq_prepare(store *s, const char *sql, store_stmt **out)
 {
     struct sq_conn *c = conn_of(s);
-    uint32_t h = hash_sql(sql);
-    for (struct sq_stmt *e = c->head; e; e = e->next) {
+    uint32_t h = store__hash_sql(sql);
+    for (struct sq_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next)) {
         if (e->hash == h && !e->in_use && strcmp(e->sql, sql) == 0) {
-            cache_unlink(c, e);
-            cache_push_front(c, e);
+            store__lru_unlink(&c->cache, &e->lru);
+            store__lru_push_front(&c->cache, &e->lru);
             e->in_use = 1;
             *out = &e->base;
             return 0;
@@ -289,7 +259,7 @@ static int sq_prepare(store *s, const char *sql, store_stmt **out)
     e->sql = copy;
     e->hash = h;
     e->in_use = 1;
-    cache_push_front(c, e);
+    store__lru_push_front(&c->cache, &e->lru);
     cache_evict(c);
     *out = &e->base;
     return 0;
@@ -510,9 +480,9 @@ fail:
 static void sq_close(store *s)
 {
     struct sq_conn *c = conn_of(s);
-    struct sq_stmt *e = c->head;
+    struct sq_stmt *e = lru_stmt(c->cache.head);
     while (e) {
-        struct sq_stmt *next = e->next;
+        struct sq_stmt *next = lru_stmt(e->lru.next);
         stmt_free(e);
         e = next;
     }
@@ -564,7 +534,7 @@ static int sq_in_transaction(const store *s)
 static void sq_clean(store *s)
 {
     struct sq_conn *c = conn_of(s);
-    for (struct sq_stmt *e = c->head; e; e = e->next)
+    for (struct sq_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next))
         if (e->in_use)
             sq_reset(&e->base);
     if (sq_in_transaction(s))
@@ -606,23 +576,9 @@ static int sq_table_exists(store *s, const char *schema, const char *table, int 
     return rc;
 }
 
-static char *lower_dup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    for (char *p = d; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    return d;
-}
-
 static int sq_table_columns(store *s, const char *schema, const char *table,
                             struct store_column_info **cols, size_t *n)
 {
-    struct store_column_info *arr = NULL;
-    size_t len = 0, cap = 0;
-    store_stmt *st = NULL;
     int exists = 0;
     int rc = sq_table_exists(s, schema, table, &exists);
     if (rc < 0)
@@ -631,44 +587,11 @@ static int sq_table_columns(store *s, const char *schema, const char *table,
         store__set_errmsg(s, "no table %s.%s", schema, table);
         return ERR_NOTFOUND;
     }
-    rc = store_prepare(s,
-                       "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo($1, $2) "
-                       "WHERE hidden <> 1 ORDER BY cid",
-                       &st);
-    if (rc < 0)
-        return rc;
-    struct store_value args[2] = {SV_TEXT(table), SV_TEXT(schema)};
-    rc = store_bind_all(st, args, 2);
-    while (rc == 0 && (rc = store_step(st)) == STORE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct store_column_info *grown = realloc(arr, cap * sizeof *arr);
-            if (!grown)
-                abort();
-            arr = grown;
-        }
-        const char *name = store_column_text(st, 0, NULL);
-        arr[len].name = strdup(name ? name : "");
-        if (!arr[len].name)
-            abort();
-        arr[len].type = lower_dup(store_column_text(st, 1, NULL));
-        arr[len].notnull = store_column_int(st, 2) != 0;
-        arr[len].pk = (int)store_column_int(st, 3);
-        len++;
-        rc = 0;
-    }
-    store_stmt_reset(st);
-    if (rc < 0) {
-        store_columns_free(arr, len);
-        return rc;
-    }
-    if (len == 0) {
-        store__set_errmsg(s, "no table %s.%s", schema, table);
-        return ERR_NOTFOUND;
-    }
-    *cols = arr;
-    *n = len;
-    return 0;
+    return store__table_columns(
+        s,
+        "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo($2, $1) "
+        "WHERE hidden <> 1 ORDER BY cid",
+        schema, table, STORE__COLUMNS_LOWER_TYPES, cols, n);
 }
 
 /* ---- loader ------------------------------------------------------------------------ */
@@ -684,17 +607,9 @@ static int sq_loader_begin(store *s, const char *schema, const char *table,
     buf_init(&sql, SQL_MAX_BYTES);
     rc = buf_puts(&sql, "INSERT INTO ");
     if (rc == 0)
-        rc = store_quote_qualified(s, schema, table, &sql);
+        rc = store__append_target(s, schema, table, columns, ncolumns, &sql);
     if (rc == 0)
-        rc = buf_puts(&sql, " (");
-    for (size_t i = 0; rc == 0 && i < ncolumns; i++) {
-        if (i > 0)
-            rc = buf_puts(&sql, ", ");
-        if (rc == 0)
-            rc = store_quote_ident(columns[i], &sql);
-    }
-    if (rc == 0)
-        rc = buf_puts(&sql, ") VALUES (");
+        rc = buf_puts(&sql, " VALUES (");
     for (size_t i = 0; rc == 0 && i < ncolumns; i++)
         rc = buf_printf(&sql, "%s$%zu", i > 0 ? ", " : "", i + 1);
     if (rc == 0)
