@@ -97,8 +97,17 @@ export function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+// Every temporary directory of this test file, removed when its process exits
+// (node --test runs each file in its own process).
+const tempDirs = [];
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir() {
-  return mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
+  const d = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
+  tempDirs.push(d);
+  return d;
 }
 
 // Run a ferry command to completion: { status, stdout, stderr }.
