@@ -67,6 +67,28 @@ static int nonempty(const char *s)
     return s && s[0];
 }
 
+/* The normalized-string fields a client knows of its own request (hash and ext
+ * are the caller's: the request's own, or the response's). app and dlg follow the
+ * rule of PROTOCOL.md section 3: dlg only with app. */
+static struct hawk_norm client_norm(const char *type, const struct hawk_client_options *o,
+                                    const char *method, const char *resource, const char *host,
+                                    const char *port)
+{
+    int app = nonempty(o->app);
+    struct hawk_norm n = {
+        .type = type,
+        .ts = hawk_attr_str(o->ts),
+        .nonce = hawk_attr_str(o->nonce),
+        .method = hawk_attr_str(method),
+        .resource = hawk_attr_str(resource),
+        .host = hawk_attr_str(host),
+        .port = hawk_attr_str(port),
+        .app = hawk_attr_str(app ? o->app : NULL),
+        .dlg = hawk_attr_str(app ? o->dlg : NULL),
+    };
+    return n;
+}
+
 int hawk_client_header(const struct hawk_credentials *c, const char *method, const char *resource,
                        const char *host, const char *port, const struct hawk_client_options *o,
                        char *out, size_t outlen)
@@ -87,20 +109,9 @@ int hawk_client_header(const struct hawk_credentials *c, const char *method, con
         if (!hash[0])
             return ERR_INTERNAL;
     }
-    int app = nonempty(o->app);
-    struct hawk_norm n = {
-        .type = "header",
-        .ts = hawk_attr_str(o->ts),
-        .nonce = hawk_attr_str(o->nonce),
-        .method = hawk_attr_str(method),
-        .resource = hawk_attr_str(resource),
-        .host = hawk_attr_str(host),
-        .port = hawk_attr_str(port),
-        .hash = hawk_attr_str(hash),
-        .ext = hawk_attr_str(o->ext),
-        .app = hawk_attr_str(app ? o->app : NULL),
-        .dlg = hawk_attr_str(app ? o->dlg : NULL),
-    };
+    struct hawk_norm n = client_norm("header", o, method, resource, host, port);
+    n.hash = hawk_attr_str(hash);
+    n.ext = hawk_attr_str(o->ext);
     int rc = hawk_mac(c, &n, mac);
     if (rc < 0)
         return rc;
@@ -114,7 +125,7 @@ int hawk_client_header(const struct hawk_credentials *c, const char *method, con
     if (nonempty(o->ext))
         out_attr(&w, ", ", "ext", o->ext);
     out_attr(&w, ", ", "mac", mac);
-    if (app) {
+    if (nonempty(o->app)) {
         out_attr(&w, ", ", "app", o->app);
         if (nonempty(o->dlg))
             out_attr(&w, ", ", "dlg", o->dlg);
@@ -200,20 +211,9 @@ int hawk_client_verify_response(const struct hawk_credentials *c, const char *me
         why_set(why, why_len, "Invalid Server-Authorization header", r.message);
         return ERR_UNAUTHORIZED;
     }
-    int app = nonempty(o->app);
-    struct hawk_norm n = {
-        .type = "response",
-        .ts = hawk_attr_str(o->ts),
-        .nonce = hawk_attr_str(o->nonce),
-        .method = hawk_attr_str(method),
-        .resource = hawk_attr_str(resource),
-        .host = hawk_attr_str(host),
-        .port = hawk_attr_str(port),
-        .hash = h.hash,
-        .ext = h.ext,
-        .app = hawk_attr_str(app ? o->app : NULL),
-        .dlg = hawk_attr_str(app ? o->dlg : NULL),
-    };
+    struct hawk_norm n = client_norm("response", o, method, resource, host, port);
+    n.hash = h.hash;
+    n.ext = h.ext;
     int rc = hawk_mac(c, &n, mac);
     if (rc < 0) {
         why_set(why, why_len, "Internal error", NULL);
