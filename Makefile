@@ -18,7 +18,7 @@ PKGS    := libmicrohttpd sqlite3 yaml-0.1 libcrypto jansson hiredis libcurl libp
 DEB_PKGS := gcc make pkg-config libc6-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev \
             libssl-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev redis-server \
             libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates \
-            libpq-dev postgresql
+            libpq-dev postgresql libcsv-dev
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -34,7 +34,8 @@ CPPFLAGS := -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -DFERRY_VERSION='"$(VERSION)"' \
 REL_CFLAGS  := -O2 -g
 SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=all
-LDLIBS_BASE  = $(PKG_LIBS) -lpthread -lm
+# libcsv ships no pkg-config file.
+LDLIBS_BASE  = $(PKG_LIBS) -lcsv -lpthread -lm
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
@@ -120,10 +121,10 @@ fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
 fuzz_hawk_SRC   := $(sort $(wildcard src/auth/hawk*.c)) src/core/base64.c src/core/err.c
 fuzz_base64_SRC := src/core/base64.c src/core/err.c
-
 # fuzz_csv: add src/ingest/coltype.c here when the target calls coltype (see the marked
 # place in tests/fuzz/fuzz_csv.c).
 fuzz_csv_SRC    := src/ingest/csvfile.c src/core/buf.c src/core/err.c
+
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)
 	@mkdir -p $(@D)

@@ -32,6 +32,8 @@ static const struct command commands[] = {
      "client add | list | remove | rotate | disable | enable: Hawk API clients"},
     {"request", cli_request,
      "request URL: a Hawk-signed HTTP request (the seeds' hawk_api_request)"},
+    {"import", cli_import, "import FILE --dataset NAME: load a CSV file into a dataset"},
+    {"datasets", cli_datasets, "datasets list | show NAME: the catalog"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help"},
 };

@@ -6,10 +6,12 @@
 #define FERRY_API_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth/auth.h"
 #include "auth/secret.h"
 #include "core/config.h"
+#include "ingest/worker.h"
 #include "http/router.h"
 #include "store/store.h"
 
@@ -19,6 +21,10 @@ struct api_ctx {
     int db_wait_ms;           /* how long a request waits for a database connection */
     auth *auth;               /* borrowed */
     const secret_key *secret; /* borrowed; decrypts client keys */
+    /* CSV uploads */
+    ingest_worker *ingest; /* borrowed; the background loaders (may be NULL) */
+    const char *files_dir; /* the raw file store */
+    int64_t inline_bytes;  /* uploads up to this size load within their request */
 };
 
 /* The route table (static; valid for the life of the process). */

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/url.h"
+#include "store/migrate.h"
 
 extern char **environ;
 
@@ -237,4 +238,34 @@ void cli_print_common_options(void)
                config_key_name((enum config_key)k));
     }
     printf("  %-22s %s\n", "--help", "show help for the command");
+}
+
+/* Open the database and require this binary's schema version. */
+int cli_open_ready_store(const struct cli *c, store **out)
+{
+    struct migrate_status st;
+    int rc = cli_open_store(c, 0, out);
+    if (rc != CLI_OK) {
+        if (rc == CLI_NOT_READY)
+            cli_hint_missing_database(c, "run `ferry db init` to create it");
+        return rc;
+    }
+    if (migrate_get_status(*out, &st) < 0) {
+        cli_error("cannot read the schema version: %s", store_errmsg(*out));
+        return CLI_FAIL;
+    }
+    if (st.unknown) {
+        cli_error("database %s has a newer schema (version %d) than this ferry knows (%d); "
+                  "upgrade ferry",
+                  cli_database_display(c), st.current, st.latest);
+        return CLI_NOT_READY;
+    }
+    if (st.pending) {
+        cli_error("database %s has %d pending migration%s (schema version %d, latest %d); run "
+                  "`ferry db migrate`",
+                  cli_database_display(c), st.pending, st.pending == 1 ? "" : "s", st.current,
+                  st.latest);
+        return CLI_NOT_READY;
+    }
+    return CLI_OK;
 }

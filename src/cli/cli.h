@@ -47,6 +47,11 @@ int cli_setup(int argc, char **argv, const struct cli_opt *opts, size_t nopts, s
               const char *usage, struct cli *out);
 void cli_free(struct cli *c);
 
+/* cli_open_store, then require this binary's schema version: a missing
+ * database, pending migrations or a newer schema print what to do and return
+ * CLI_NOT_READY. */
+int cli_open_ready_store(const struct cli *c, store **out);
+
 /* Print "ferry: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -73,5 +78,7 @@ int cli_db(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_client(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_datasets(int argc, char **argv);
 
 #endif

@@ -135,36 +135,6 @@ static int collect_scopes(int argc, char **argv, struct scope_list *l)
     return CLI_OK;
 }
 
-/* Open the database and require this binary's schema version. */
-static int open_ready_store(const struct cli *c, store **out)
-{
-    struct migrate_status st;
-    int rc = cli_open_store(c, 0, out);
-    if (rc != CLI_OK) {
-        if (rc == CLI_NOT_READY)
-            cli_hint_missing_database(c, "run `ferry db init` to create it");
-        return rc;
-    }
-    if (migrate_get_status(*out, &st) < 0) {
-        cli_error("cannot read the schema version: %s", store_errmsg(*out));
-        return CLI_FAIL;
-    }
-    if (st.unknown) {
-        cli_error("database %s has a newer schema (version %d) than this ferry knows (%d); "
-                  "upgrade ferry",
-                  cli_database_display(c), st.current, st.latest);
-        return CLI_NOT_READY;
-    }
-    if (st.pending) {
-        cli_error("database %s has %d pending migration%s (schema version %d, latest %d); run "
-                  "`ferry db migrate`",
-                  cli_database_display(c), st.pending, st.pending == 1 ? "" : "s", st.current,
-                  st.latest);
-        return CLI_NOT_READY;
-    }
-    return CLI_OK;
-}
-
 /* Load and verify the server secret. Without create, a database that never had
  * a secret needs none: *k stays NULL. */
 static int load_secret(const struct cli *c, store *s, int create, secret_key **k)
@@ -430,7 +400,7 @@ int cli_client(int argc, char **argv)
         if (rc != CLI_OK)
             goto out;
     }
-    rc = open_ready_store(&c, &s);
+    rc = cli_open_ready_store(&c, &s);
     if (rc != CLI_OK)
         goto out;
     rc = load_secret(&c, s, is_add || is_rotate, &k);

@@ -27,6 +27,8 @@
 #include "core/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "ingest/rawstore.h"
+#include "ingest/worker.h"
 #include "store/migrate.h"
 
 /* How long a request waits for a pooled database connection. */
@@ -50,10 +52,12 @@ struct serve {
     secret_key *secret;
     nonce_cache *nonces;
     auth *auth;
+    ingest_worker *ingest;
 };
 
 static void serve_close(struct serve *sv)
 {
+    ingest_worker_stop(sv->ingest);
     auth_free(sv->auth);
     nonce_cache_close(sv->nonces);
     secret_key_free(sv->secret);
@@ -161,11 +165,46 @@ static void drain(http_server *srv, const sigset_t *sigs, int timeout_sec)
     }
 }
 
+/* The raw file store and the upload workers (they resume uploads left
+ * unfinished by a previous run). */
+static int start_ingest(const struct cli *c, struct serve *sv)
+{
+    char why[512];
+    const char *dir = config_str(c->cfg, CFG_INGEST_FILES_DIR);
+    if (rawstore_prepare(dir, why, sizeof why) < 0) {
+        cli_error("%s", why);
+        return CLI_FAIL;
+    }
+    struct ingest_worker_options o = {
+        .pool = sv->pool,
+        .files_dir = dir,
+        .threads = (int)config_int(c->cfg, CFG_INGEST_WORKERS),
+        .lease_ms = config_int(c->cfg, CFG_INGEST_LEASE_SEC) * 1000,
+        .limits = {.max_field = (size_t)config_int(c->cfg, CFG_INGEST_MAX_FIELD_BYTES),
+                   .max_columns = (size_t)config_int(c->cfg, CFG_INGEST_MAX_COLUMNS),
+                   .max_record = (size_t)config_int(c->cfg, CFG_INGEST_MAX_LINE_BYTES)},
+    };
+    if (ingest_worker_start(&o, &sv->ingest) < 0) {
+        cli_error("cannot start the upload workers");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 static int run_server(const struct cli *c, const struct serve *sv)
 {
     const config *cfg = c->cfg;
     store_pool *pool = sv->pool;
-    struct api_ctx ctx = {cfg, pool, DB_WAIT_MS, sv->auth, sv->secret};
+    struct api_ctx ctx = {
+        .cfg = cfg,
+        .pool = pool,
+        .db_wait_ms = DB_WAIT_MS,
+        .auth = sv->auth,
+        .secret = sv->secret,
+        .ingest = sv->ingest,
+        .files_dir = config_str(cfg, CFG_INGEST_FILES_DIR),
+        .inline_bytes = config_int(cfg, CFG_INGEST_INLINE_BYTES),
+    };
     struct http_server_options opt = {0};
     char why[512];
     http_server *srv = NULL;
@@ -236,7 +275,8 @@ int cli_serve(int argc, char **argv)
     if (pool_size == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         int threads = (int)config_int(c.cfg, CFG_HTTP_THREADS);
-        pool_size = (threads ? threads : (int)(cores > 0 ? cores : 1)) + 2;
+        pool_size = (threads ? threads : (int)(cores > 0 ? cores : 1)) + 2 +
+                    (int)config_int(c.cfg, CFG_INGEST_WORKERS);
     }
     if (store_pool_open(config_str(c.cfg, CFG_DATABASE_URL), &sopt, pool_size, &sv.pool, why,
                         sizeof why) < 0) {
@@ -244,6 +284,8 @@ int cli_serve(int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
+    if ((rc = start_ingest(&c, &sv)) != CLI_OK)
+        goto out;
     rc = run_server(&c, &sv);
 out:
     serve_close(&sv);

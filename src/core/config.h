@@ -94,6 +94,23 @@
       "client address = N-th X-Forwarded-For entry from the right; 0 = the socket peer")           \
     X(HTTP_TRUSTED_PROXIES, "http.trusted_proxies", NULL, CFG_T_STR, 0, 0, "", 0,                  \
       "proxy addresses/CIDRs whose X-Forwarded-Host/-Proto/-Port are believed")                    \
+    X(INGEST_FILES_DIR, "ingest.files_dir", NULL, CFG_T_STR, 0, 0, "data/files", 0,                \
+      "the raw file store: uploaded files kept by sha256 until loaded")                            \
+    X(INGEST_MAX_FILE_BYTES, "ingest.max_file_bytes", NULL, CFG_T_INT, 0, INT64_MAX,               \
+      "10737418240", 0, "largest CSV upload (bytes; default 10 GiB)")                              \
+    X(INGEST_MAX_FIELD_BYTES, "ingest.max_field_bytes", NULL, CFG_T_INT, 1, 1073741824, "1048576", \
+      0, "largest CSV field (bytes)")                                                              \
+    X(INGEST_MAX_COLUMNS, "ingest.max_columns", NULL, CFG_T_INT, 1, 100000, "1000", 0,             \
+      "most columns in a CSV file")                                                                \
+    X(INGEST_MAX_LINE_BYTES, "ingest.max_line_bytes", NULL, CFG_T_INT, 1, 1073741824, "16777216",  \
+      0, "largest CSV record (bytes, all its fields)")                                             \
+    X(INGEST_INLINE_BYTES, "ingest.inline_bytes", NULL, CFG_T_INT, 0, INT64_MAX, "1048576", 0,     \
+      "uploads up to this size are loaded within their request (201); larger ones in the "         \
+      "background (202)")                                                                          \
+    X(INGEST_LEASE_SEC, "ingest.lease_sec", NULL, CFG_T_INT, 1, 86400, "60", 0,                    \
+      "a loading upload whose worker is silent this long is taken over by another")                \
+    X(INGEST_WORKERS, "ingest.workers", NULL, CFG_T_INT, 0, 64, "1", 0,                            \
+      "background threads loading uploads (0: serve loads none)")                                  \
     X(CACHE_URL, "cache.url", NULL, CFG_T_STR, 0, 0, "", 2,                                        \
       "redis://[:password@]host:port[/db] for shared Hawk nonces; empty = in memory")
 

@@ -306,20 +306,25 @@ Test(migrate, constraints_hold)
                              u, 3, NULL),
                  ERR_CONSTRAINT, "bad role");
 
-    /* A datafile needs its dataset; the same file twice in a dataset is refused. */
+    /* The registry (0003): a file may be registered before its dataset exists, a
+     * forced reload of the same file is a second row, and unknown states and
+     * modes are refused. */
     const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    const char *df = "INSERT INTO ferry_datafiles (dataset, name, sha256, size, created_at) "
-                     "VALUES ($1, 'f.csv', $2, 10, $3)";
-    struct store_value f[] = {SV_TEXT("ds"), SV_TEXT(sha), SV_TEXT(now)};
-    cr_assert_eq(store_execv(m_db, df, f, 3, NULL), ERR_CONSTRAINT, "dataset foreign key");
-    struct store_value ds[] = {SV_TEXT("ds"), SV_TEXT(now)};
-    cr_assert_eq(store_execv(m_db,
-                             "INSERT INTO ferry_datasets (name, created_at, updated_at) "
-                             "VALUES ($1, $2, $2)",
-                             ds, 2, NULL),
-                 0, "%s", store_errmsg(m_db));
-    cr_assert_eq(store_execv(m_db, df, f, 3, NULL), 0, "%s", store_errmsg(m_db));
-    cr_assert_eq(store_execv(m_db, df, f, 3, NULL), ERR_CONSTRAINT, "unique (dataset, sha256)");
+    const char *df = "INSERT INTO ferry_datafiles (dataset, name, sha256, size, source, mode, "
+                     "state, created_at) VALUES ($1, 'f.csv', $2, 10, 'file', $3, $4, $5)";
+    struct store_value f[] = {SV_TEXT("ds"), SV_TEXT(sha), SV_TEXT("append"), SV_TEXT("received"),
+                              SV_TEXT(now)};
+    cr_assert_eq(store_execv(m_db, df, f, 5, NULL), 0, "%s", store_errmsg(m_db));
+    cr_assert_eq(store_execv(m_db, df, f, 5, NULL), 0, "same file again: %s", store_errmsg(m_db));
+    struct store_value bad_state[] = {SV_TEXT("ds"), SV_TEXT(sha), SV_TEXT("append"),
+                                      SV_TEXT("processing"), SV_TEXT(now)};
+    cr_assert_eq(store_execv(m_db, df, bad_state, 5, NULL), ERR_CONSTRAINT, "bad state");
+    struct store_value bad_mode[] = {SV_TEXT("ds"), SV_TEXT(sha), SV_TEXT("merge"),
+                                     SV_TEXT("received"), SV_TEXT(now)};
+    cr_assert_eq(store_execv(m_db, df, bad_mode, 5, NULL), ERR_CONSTRAINT, "bad mode");
+    struct store_value short_sha[] = {SV_TEXT("ds"), SV_TEXT("abc"), SV_TEXT("append"),
+                                      SV_TEXT("received"), SV_TEXT(now)};
+    cr_assert_eq(store_execv(m_db, df, short_sha, 5, NULL), ERR_CONSTRAINT, "sha256 length");
 
     /* Deleting a user deletes their sessions. */
     struct store_value u2[] = {SV_TEXT("bob"), SV_TEXT("viewer"), SV_TEXT(now)};

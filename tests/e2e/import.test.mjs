@@ -1,0 +1,212 @@
+// `ferry import` and `ferry datasets`, on both backends: the data-driven cases of
+// tests/data/import (each NAME.csv with NAME.json: the expected types, columns, rows,
+// or error and problems), then the modes (append, upsert, replace), validation against
+// an existing dataset, the datafile registry (the same file twice), and the guarantee
+// that a rejected file leaves the dataset exactly as it was.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isPg, newDatabase, runFerry, sql, tempDir } from './lib/ferry.mjs';
+import { expectRow, importCsv, pick, readRows, showDataset } from './lib/datasets.mjs';
+
+const CASES = resolve('tests/data/import');
+
+// A fresh directory with an initialised database: { dir, url }.
+function freshDb() {
+  const dir = tempDir();
+  const url = newDatabase(dir);
+  const r = runFerry(['db', 'init', '--database', url], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  return { dir, url };
+}
+
+function csv(dir, name, text) {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const names = readdirSync(CASES).filter((f) => f.endsWith('.csv')).map((f) => f.slice(0, -4)).sort();
+
+for (const name of names) {
+  test(`import case ${name}`, () => {
+    const spec = JSON.parse(readFileSync(join(CASES, `${name}.json`), 'utf8'));
+    const { dir, url } = freshDb();
+    const r = importCsv(dir, url, join(CASES, `${name}.csv`), 'ds', spec.args || []);
+    if (spec.error) {
+      assert.equal(r.status, 1, `expected a rejection, got: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(spec.error));
+      assert.match(r.stderr, /nothing was loaded/);
+      for (const [line, column] of spec.problems || []) {
+        assert.match(r.stderr, new RegExp(`^${line} +${column} `, 'm'), r.stderr);
+      }
+      assert.equal(showDataset(dir, url, 'ds'), null, 'a rejected file creates no dataset');
+      const state = sql(url, "SELECT state FROM ferry_datafiles").trim();
+      assert.equal(state, 'rejected');
+      return;
+    }
+    assert.equal(r.status, 0, r.stderr);
+    const d = showDataset(dir, url, 'ds');
+    for (const [col, type] of Object.entries(spec.types || {})) {
+      const c = d.columns.find((x) => x.name === col);
+      assert.ok(c, `no column ${col} in ${JSON.stringify(d.columns.map((x) => x.name))}`);
+      assert.equal(c.type, type, `type of ${col}`);
+    }
+    if (spec.columns) {
+      assert.deepEqual(d.columns.filter((c) => !c.generated).map((c) => c.name), spec.columns);
+    }
+    for (const [col, label] of Object.entries(spec.labels || {})) {
+      assert.equal(d.columns.find((c) => c.name === col).label, label);
+    }
+    assert.deepEqual(d.primary_key, spec.key || ['id']);
+    const rows = readRows(dir, url, 'ds');
+    assert.equal(rows.length, spec.rows.length);
+    assert.equal(d.row_count, spec.rows.length);
+    spec.rows.forEach((want, i) => {
+      assert.deepEqual(pick(rows[i], Object.keys(want)), expectRow(d, want), `row ${i + 1}`);
+    });
+    if (!spec.key) assert.deepEqual(rows.map((x) => x.id), rows.map((_, i) => i + 1));
+  });
+}
+
+test('import without a database, a file or --dataset is a clear error', () => {
+  const dir = tempDir();
+  const a = runFerry(['import', 'x.csv'], { cwd: dir });
+  assert.equal(a.status, 2);
+  assert.match(a.stderr, /needs a FILE and --dataset/);
+  const b = runFerry(['import', 'x.csv', '--dataset', 'Bad Name'], { cwd: dir });
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /invalid dataset name/);
+  const { url } = freshDb();
+  const c = runFerry(['import', join(dir, 'missing.csv'), '--dataset', 'ds', '--database', url],
+    { cwd: dir });
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /cannot open .*missing\.csv/);
+});
+
+test('append validates every value against the dataset and rejects the file as a whole', () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 'a.csv', 'name,age,born\nAnn,34,1990-01-02\n'), 'people').status, 0);
+  const before = readRows(dir, url, 'people');
+  const bad = 'name,age,born\nBob,41,1983-05-06\nCy,abc,1990-01-01\nDee,7,2001-02-30\n' +
+    Array.from({ length: 120 }, (_, i) => `E${i},x${i},2000-01-01`).join('\n') + '\n';
+  const r = importCsv(dir, url, csv(dir, 'b.csv', bad), 'people');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /122 problems in the file; the first: line 3, column age: “abc” is not a valid integer/);
+  assert.match(r.stderr, /^3 +age +abc +integer$/m);
+  assert.match(r.stderr, /^4 +born +2001-02-30 +date$/m);
+  assert.match(r.stderr, /and 22 more \(122 problems in all\)/);
+  assert.deepEqual(readRows(dir, url, 'people'), before, 'the dataset is unchanged');
+  const errors = JSON.parse(sql(url, "SELECT errors FROM ferry_datafiles WHERE state = 'rejected'"));
+  assert.equal(errors.total, 122);
+  assert.equal(errors.items.length, 100);
+  assert.deepEqual(errors.items[0], { line: 3, column: 'age', value: 'abc', expected: 'integer' });
+});
+
+test('append checks the columns: unknown ones are refused, missing nullable ones are NULL', () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 'a.csv', 'name,age\nAnn,34\n'), 'p').status, 0);
+  const r = importCsv(dir, url, csv(dir, 'b.csv', 'name,shoe\nBob,44\n'), 'p');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /column “shoe” is not in dataset p/);
+  const ok = importCsv(dir, url, csv(dir, 'c.csv', 'age\n50\n'), 'p');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual(readRows(dir, url, 'p'), [{ id: 1, name: 'Ann', age: 34 }, { id: 2, name: null, age: 50 }]);
+  const gen = importCsv(dir, url, csv(dir, 'd.csv', 'id,name\n9,x\n'), 'p');
+  assert.equal(gen.status, 1);
+  assert.match(gen.stderr, /column “id” is the row id ferry generates/);
+});
+
+test('the same file twice is a no-op that says so, unless --force', () => {
+  const { dir, url } = freshDb();
+  const f = csv(dir, 'a.csv', 'name\nAnn\nBob\n');
+  const first = importCsv(dir, url, f, 'p');
+  assert.equal(first.status, 0);
+  assert.match(first.stdout, /^loaded 2 rows into p \(append, created; 2 rows in the dataset\)/);
+  const again = importCsv(dir, url, f, 'p');
+  assert.equal(again.status, 0);
+  assert.match(again.stdout, /already loaded into p \(datafile 1\); nothing to do/);
+  assert.equal(showDataset(dir, url, 'p').row_count, 2);
+  const forced = importCsv(dir, url, f, 'p', ['--force']);
+  assert.equal(forced.status, 0);
+  assert.match(forced.stdout, /4 rows in the dataset/);
+  const reg = sql(url, 'SELECT id, name, size, state, rows, mode, source FROM ferry_datafiles ORDER BY id');
+  assert.equal(reg.trim().split('\n').length, 2);
+  assert.match(reg, /^1\|a\.csv\|13\|loaded\|2\|append\|file$/m);
+  const sha = sql(url, 'SELECT DISTINCT sha256 FROM ferry_datafiles').trim();
+  assert.match(sha, /^[0-9a-f]{64}$/);
+  // Another dataset is another registry: the file loads there.
+  assert.match(importCsv(dir, url, f, 'q').stdout, /^loaded 2 rows into q/);
+});
+
+test('upsert inserts and updates by the key; replace makes a new generation', () => {
+  const { dir, url } = freshDb();
+  const r1 = importCsv(dir, url, csv(dir, 'a.csv', 'code,name,n\nA,x,1\nB,y,2\n'), 'k',
+    ['--primary-key', 'code']);
+  assert.equal(r1.status, 0, r1.stderr);
+  const r2 = importCsv(dir, url, csv(dir, 'b.csv', 'code,n\nB,20\nC,3\n'), 'k',
+    ['--mode', 'upsert', '--key', 'code']);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stdout, /loaded 2 rows into k \(upsert; 3 rows in the dataset\)/);
+  assert.deepEqual(readRows(dir, url, 'k'), [
+    { code: 'A', name: 'x', n: 1 }, { code: 'B', name: 'y', n: 20 }, { code: 'C', name: null, n: 3 }]);
+  const wrongKey = importCsv(dir, url, csv(dir, 'c.csv', 'code,name\nA,z\n'), 'k',
+    ['--mode', 'upsert', '--key', 'name']);
+  assert.equal(wrongKey.status, 1);
+  assert.match(wrongKey.stderr, /upsert key “name” is not the primary key of k \(code\)/);
+
+  const r3 = importCsv(dir, url, csv(dir, 'd.csv', 'code,total\nZ,1.5\n'), 'k', ['--mode', 'replace',
+    '--primary-key', 'code']);
+  assert.equal(r3.status, 0, r3.stderr);
+  const d = showDataset(dir, url, 'k');
+  assert.deepEqual(d.columns.map((c) => [c.name, c.type]), [['code', 'text'], ['total', 'decimal']]);
+  assert.deepEqual(readRows(dir, url, 'k'), [{ code: 'Z', total: 1.5 }]);
+  // The previous generation is kept in the backup schema.
+  const backup = isPg ? 'SELECT count(*) FROM backup.k' : 'SELECT count(*) FROM main.ferry_backup__k';
+  assert.equal(sql(url, backup).trim(), '3');
+});
+
+test('upsert into a dataset without a declared key is refused', () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 'a.csv', 'name\nAnn\n'), 'p').status, 0);
+  const r = importCsv(dir, url, csv(dir, 'b.csv', 'name\nBob\n'), 'p', ['--mode', 'upsert']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /upsert needs a primary key; dataset p has none/);
+  const n = importCsv(dir, url, csv(dir, 'c.csv', 'name\nBob\n'), 'newone', ['--mode', 'upsert']);
+  assert.equal(n.status, 1);
+  assert.match(n.stderr, /upsert needs a key/);
+});
+
+test('datasets list and show read the catalog', () => {
+  const { dir, url } = freshDb();
+  const empty = runFerry(['datasets', 'list', '--database', url], { cwd: dir });
+  assert.equal(empty.status, 0);
+  assert.match(empty.stdout, /no datasets yet/);
+  importCsv(dir, url, csv(dir, 'a.csv', 'Full Name,Age\nAnn,34\n'), 'people');
+  const list = runFerry(['datasets', 'list', '--database', url], { cwd: dir });
+  assert.match(list.stdout, /^people +1 +3 +id +file +\d{4}-/m);
+  const d = showDataset(dir, url, 'people');
+  assert.deepEqual(d.columns, [
+    { name: 'id', type: 'integer', label: 'id', nullable: false, generated: true },
+    { name: 'full_name', type: 'text', label: 'Full Name', nullable: true, generated: false },
+    { name: 'age', type: 'integer', label: 'Age', nullable: true, generated: false }]);
+  assert.equal(d.source, 'file');
+  const missing = runFerry(['datasets', 'show', 'nope', '--database', url], { cwd: dir });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no dataset nope/);
+});
+
+test('limits from the configuration are enforced with a clear error', () => {
+  const { dir, url } = freshDb();
+  const f = csv(dir, 'a.csv', `a,b,c\n1,${'x'.repeat(200)},3\n`);
+  const r = runFerry(['import', f, '--dataset', 'p', '--database', url],
+    { cwd: dir, env: { FERRY_INGEST_MAX_FIELD_BYTES: '100' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /field/i);
+  assert.match(r.stderr, /100/);
+  const cols = runFerry(['import', f, '--dataset', 'p', '--database', url],
+    { cwd: dir, env: { FERRY_INGEST_MAX_COLUMNS: '2' } });
+  assert.equal(cols.status, 1);
+  assert.match(cols.stderr, /column/i);
+});
