@@ -13,15 +13,16 @@
 #define WHOAMI_BODY_LIMIT (64u << 10)
 
 static const struct route routes[] = {
-    /* method, pattern, handler, flags, body limit, name, scope */
-    {"GET", "/healthcheck", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL},
-    {"GET", "/healthcheck/", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL},
-    {"GET", "/metrics", meta_metrics, ROUTE_PUBLIC, 0, "metrics", NULL},
-    {"GET", "/api", meta_liveness, ROUTE_PUBLIC, 0, "liveness", NULL},
-    {"GET", "/apikey", identity_apikey, ROUTE_PUBLIC, 0, "apikey", NULL},
-    {"GET", "/api/v1/whoami", identity_whoami, 0, 0, "whoami", NULL},
-    {"POST", "/api/v1/whoami", identity_whoami, ROUTE_BODY, WHOAMI_BODY_LIMIT, "whoami", NULL},
-    {"GET", "/api/v1/clients", admin_clients_list, 0, 0, "clients.list", "admin"},
+    /* method, pattern, handler, flags, body limit, name, scope, sink */
+    {"GET", "/healthcheck", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL, NULL},
+    {"GET", "/healthcheck/", meta_healthcheck, ROUTE_PUBLIC, 0, "healthcheck", NULL, NULL},
+    {"GET", "/metrics", meta_metrics, ROUTE_PUBLIC, 0, "metrics", NULL, NULL},
+    {"GET", "/api", meta_liveness, ROUTE_PUBLIC, 0, "liveness", NULL, NULL},
+    {"GET", "/apikey", identity_apikey, ROUTE_PUBLIC, 0, "apikey", NULL, NULL},
+    {"GET", "/api/v1/whoami", identity_whoami, 0, 0, "whoami", NULL, NULL},
+    {"POST", "/api/v1/whoami", identity_whoami, ROUTE_BODY, WHOAMI_BODY_LIMIT, "whoami", NULL,
+     NULL},
+    {"GET", "/api/v1/clients", admin_clients_list, 0, 0, "clients.list", "admin", NULL},
 };
 
 const struct route *api_routes(size_t *n)

@@ -242,6 +242,16 @@ int router_validate(const struct route *routes, size_t n, char *errbuf, size_t e
                      pat);
             return ERR_INVAL;
         }
+        if ((r->flags & ROUTE_STREAM) && !(r->flags & ROUTE_BODY)) {
+            snprintf(errbuf, errlen, "route %zu %s %s: ROUTE_STREAM without ROUTE_BODY", i,
+                     r->method, pat);
+            return ERR_INVAL;
+        }
+        if (!(r->flags & ROUTE_STREAM) != !r->sink) {
+            snprintf(errbuf, errlen, "route %zu %s %s: %s", i, r->method, pat,
+                     r->sink ? "a sink without ROUTE_STREAM" : "ROUTE_STREAM without a sink");
+            return ERR_INVAL;
+        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(routes[j].method, r->method) == 0 &&
                 same_shape(routes[j].pattern, r->pattern)) {

@@ -25,6 +25,12 @@
 typedef struct http_req http_req;
 typedef void (*http_handler)(http_req *r);
 
+/* A stream route's sink: takes the next n bytes of the upload (borrowed for the
+ * call; n > 0). Returns 0 to go on, or <0 after it has answered the request itself
+ * (http_reply_error ...): the rest of the body is then read and dropped and the
+ * handler does not run. See http.h for the whole life of a streamed request. */
+typedef int (*http_body_fn)(http_req *r, const char *data, size_t n);
+
 /* Route flags. */
 /* The route takes a request body; without this flag a request carrying a body
  * gets 413 before the handler runs. */
@@ -32,6 +38,11 @@ typedef void (*http_handler)(http_req *r);
 /* The route is open to anyone (health checks, liveness, metrics); every other
  * route goes through the server's guard (authentication and scope) first. */
 #define ROUTE_PUBLIC (1u << 1)
+/* With ROUTE_BODY only: the body is not buffered but handed, piece by piece, to
+ * the route's sink as it arrives; the guard runs as soon as the headers are in.
+ * For a multipart/form-data body the sink gets only the bytes of the file part.
+ * body_limit still applies (Content-Length up front, then the running total). */
+#define ROUTE_STREAM (1u << 2)
 
 #define ROUTER_MAX_PARAMS   8
 #define ROUTER_MAX_SEGMENTS 32
@@ -46,6 +57,9 @@ struct route {
     /* The scope a client needs ("datasets:read"); NULL = any caller who
      * authenticated. Not used on ROUTE_PUBLIC routes. */
     const char *scope;
+    /* With ROUTE_STREAM: takes the body as it arrives; the handler runs after the
+     * last piece. NULL on every other route. */
+    http_body_fn sink;
 };
 
 struct route_param {
@@ -65,7 +79,8 @@ struct route_match {
 /* Check the table: known methods, patterns that start with '/', well-formed
  * {params} (identifier names, unique within a pattern, whole segments, at most
  * ROUTER_MAX_PARAMS), a handler and a name on every route, no two routes with
- * the same method and the same shape, body limits only with ROUTE_BODY.
+ * the same method and the same shape, body limits only with ROUTE_BODY,
+ * ROUTE_STREAM only with ROUTE_BODY and with a sink, a sink only with ROUTE_STREAM.
  * Returns 0, or ERR_INVAL with a one-line reason in errbuf. */
 int router_validate(const struct route *routes, size_t n, char *errbuf, size_t errlen);
 

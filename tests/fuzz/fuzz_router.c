@@ -24,13 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(path, data, size);
     path[size] = '\0';
     static const struct route routes[] = {
-        {"GET", "/healthcheck", h, 0, 0, "healthcheck", NULL},
-        {"GET", "/healthcheck/", h, 0, 0, "healthcheck", NULL},
-        {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data", NULL},
-        {"GET", "/api/v1/runs/{id}", h, 0, 0, "run", NULL},
-        {"GET", "/api/v1/runs/latest", h, 0, 0, "latest", NULL},
-        {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 0, "upload", NULL},
-        {"GET", "/", h, 0, 0, "root", NULL},
+        {"GET", "/healthcheck", h, 0, 0, "healthcheck", NULL, NULL},
+        {"GET", "/healthcheck/", h, 0, 0, "healthcheck", NULL, NULL},
+        {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data", NULL, NULL},
+        {"GET", "/api/v1/runs/{id}", h, 0, 0, "run", NULL, NULL},
+        {"GET", "/api/v1/runs/latest", h, 0, 0, "latest", NULL, NULL},
+        {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 0, "upload", NULL, NULL},
+        {"GET", "/", h, 0, 0, "root", NULL, NULL},
     };
     size_t n = sizeof routes / sizeof routes[0];
     static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "BREW", NULL};
@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc != ERR_NOTFOUND && rc != ERR_METHOD) {
         abort();
     }
-    struct route one[2] = {{"GET", path, h, 0, 0, "x", NULL},
-                           {"GET", "/x/{a}", h, 0, 0, "y", NULL}};
+    struct route one[2] = {{"GET", path, h, 0, 0, "x", NULL, NULL},
+                           {"GET", "/x/{a}", h, 0, 0, "y", NULL, NULL}};
     char why[128];
     if (router_validate(one, 2, why, sizeof why) == 0)
         (void)router_match(one, 2, "GET", "/x/1", &m, allow, sizeof allow);

@@ -13,9 +13,9 @@ static void h(http_req *r)
 }
 
 static const struct route routes[] = {
-    {"GET", "/healthcheck", h, 0, 0, "healthcheck", NULL},
-    {"GET", "/healthcheck/", h, 0, 0, "healthcheck", NULL},
-    {"GET", "/api", h, 0, 0, "liveness", NULL},
+    {"GET", "/healthcheck", h, 0, 0, "healthcheck", NULL, NULL},
+    {"GET", "/healthcheck/", h, 0, 0, "healthcheck", NULL, NULL},
+    {"GET", "/api", h, 0, 0, "liveness", NULL, NULL},
 };
 
 static char *render(metrics *m)

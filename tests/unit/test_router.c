@@ -11,15 +11,15 @@ static void h(http_req *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/healthcheck", h, ROUTE_PUBLIC, 0, "healthcheck", NULL},
-    {"GET", "/healthcheck/", h, ROUTE_PUBLIC, 0, "healthcheck", NULL},
-    {"GET", "/api/v1/datasets/{name}", h, 0, 0, "datasets.read", NULL},
-    {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data.read", NULL},
-    {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 1024, "uploads.write", NULL},
-    {"GET", "/api/v1/runs/{id}", h, 0, 0, "runs.read", NULL},
-    {"GET", "/api/v1/runs/latest", h, 0, 0, "runs.latest", NULL},
-    {"DELETE", "/api/v1/runs/{id}", h, 0, 0, "runs.delete", NULL},
-    {"GET", "/", h, 0, 0, "root", NULL},
+    {"GET", "/healthcheck", h, ROUTE_PUBLIC, 0, "healthcheck", NULL, NULL},
+    {"GET", "/healthcheck/", h, ROUTE_PUBLIC, 0, "healthcheck", NULL, NULL},
+    {"GET", "/api/v1/datasets/{name}", h, 0, 0, "datasets.read", NULL, NULL},
+    {"GET", "/api/v1/datasets/{name}/data", h, 0, 0, "data.read", NULL, NULL},
+    {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY, 1024, "uploads.write", NULL, NULL},
+    {"GET", "/api/v1/runs/{id}", h, 0, 0, "runs.read", NULL, NULL},
+    {"GET", "/api/v1/runs/latest", h, 0, 0, "runs.latest", NULL, NULL},
+    {"DELETE", "/api/v1/runs/{id}", h, 0, 0, "runs.delete", NULL, NULL},
+    {"GET", "/", h, 0, 0, "root", NULL, NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -118,19 +118,19 @@ static const char *validate_one(const struct route *r, size_t n)
 
 Test(router, validation_rejects_bad_tables)
 {
-    const struct route bad_method[] = {{"FETCH", "/x", h, 0, 0, "x", NULL}};
-    const struct route no_slash[] = {{"GET", "x", h, 0, 0, "x", NULL}};
-    const struct route half_param[] = {{"GET", "/a/{id", h, 0, 0, "x", NULL}};
-    const struct route inner_param[] = {{"GET", "/a/x{id}", h, 0, 0, "x", NULL}};
-    const struct route bad_name[] = {{"GET", "/a/{1d}", h, 0, 0, "x", NULL}};
-    const struct route twice[] = {{"GET", "/a/{id}/{id}", h, 0, 0, "x", NULL}};
-    const struct route empty_seg[] = {{"GET", "/a//b", h, 0, 0, "x", NULL}};
-    const struct route no_handler[] = {{"GET", "/a", NULL, 0, 0, "x", NULL}};
-    const struct route no_name[] = {{"GET", "/a", h, 0, 0, "", NULL}};
-    const struct route limit_no_body[] = {{"GET", "/a", h, 0, 10, "x", NULL}};
-    const struct route dup[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL},
-                                {"GET", "/a/{y}", h, 0, 0, "y", NULL}};
-    const struct route bad_char[] = {{"GET", "/a b", h, 0, 0, "x", NULL}};
+    const struct route bad_method[] = {{"FETCH", "/x", h, 0, 0, "x", NULL, NULL}};
+    const struct route no_slash[] = {{"GET", "x", h, 0, 0, "x", NULL, NULL}};
+    const struct route half_param[] = {{"GET", "/a/{id", h, 0, 0, "x", NULL, NULL}};
+    const struct route inner_param[] = {{"GET", "/a/x{id}", h, 0, 0, "x", NULL, NULL}};
+    const struct route bad_name[] = {{"GET", "/a/{1d}", h, 0, 0, "x", NULL, NULL}};
+    const struct route twice[] = {{"GET", "/a/{id}/{id}", h, 0, 0, "x", NULL, NULL}};
+    const struct route empty_seg[] = {{"GET", "/a//b", h, 0, 0, "x", NULL, NULL}};
+    const struct route no_handler[] = {{"GET", "/a", NULL, 0, 0, "x", NULL, NULL}};
+    const struct route no_name[] = {{"GET", "/a", h, 0, 0, "", NULL, NULL}};
+    const struct route limit_no_body[] = {{"GET", "/a", h, 0, 10, "x", NULL, NULL}};
+    const struct route dup[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL, NULL},
+                                {"GET", "/a/{y}", h, 0, 0, "y", NULL, NULL}};
+    const struct route bad_char[] = {{"GET", "/a b", h, 0, 0, "x", NULL, NULL}};
     cr_assert_not_null(validate_one(bad_method, 1));
     cr_assert_not_null(validate_one(no_slash, 1));
     cr_assert_not_null(validate_one(half_param, 1));
@@ -144,7 +144,48 @@ Test(router, validation_rejects_bad_tables)
     cr_assert_not_null(strstr(validate_one(dup, 2), "same as route 0"));
     cr_assert_not_null(validate_one(bad_char, 1));
     /* same shape with different methods is fine */
-    const struct route ok[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL},
-                               {"PUT", "/a/{y}", h, 0, 0, "y", NULL}};
+    const struct route ok[] = {{"GET", "/a/{x}", h, 0, 0, "x", NULL, NULL},
+                               {"PUT", "/a/{y}", h, 0, 0, "y", NULL, NULL}};
     cr_assert_null(validate_one(ok, 2));
+}
+
+static int sink(http_req *r, const char *data, size_t n)
+{
+    (void)r;
+    (void)data;
+    (void)n;
+    return 0;
+}
+
+Test(router, stream_routes_need_a_body_and_a_sink)
+{
+    const struct route ok[] = {
+        {"POST", "/u/{name}", h, ROUTE_BODY | ROUTE_STREAM, 1u << 30, "u", NULL, sink},
+        {"PUT", "/p", h, ROUTE_BODY | ROUTE_STREAM | ROUTE_PUBLIC, 0, "p", NULL, sink},
+    };
+    const struct route no_body[] = {{"POST", "/u", h, ROUTE_STREAM, 0, "u", NULL, sink}};
+    const struct route no_sink[] = {
+        {"POST", "/u", h, ROUTE_BODY | ROUTE_STREAM, 0, "u", NULL, NULL}};
+    const struct route sink_only[] = {{"POST", "/u", h, ROUTE_BODY, 0, "u", NULL, sink}};
+    const struct route sink_get[] = {{"GET", "/u", h, 0, 0, "u", NULL, sink}};
+    cr_assert_null(validate_one(ok, 2));
+    cr_assert_not_null(strstr(validate_one(no_body, 1), "ROUTE_STREAM without ROUTE_BODY"));
+    cr_assert_not_null(strstr(validate_one(no_sink, 1), "ROUTE_STREAM without a sink"));
+    cr_assert_not_null(strstr(validate_one(sink_only, 1), "a sink without ROUTE_STREAM"));
+    cr_assert_not_null(strstr(validate_one(sink_get, 1), "a sink without ROUTE_STREAM"));
+}
+
+Test(router, stream_routes_match_like_others)
+{
+    const struct route t[] = {
+        {"POST", "/api/v1/datasets/{name}/uploads", h, ROUTE_BODY | ROUTE_STREAM, 0, "up", NULL,
+         sink},
+    };
+    struct route_match m;
+    char allow[64];
+    cr_assert_eq(router_match(t, 1, "POST", "/api/v1/datasets/d1/uploads", &m, allow, 64), 0);
+    cr_assert_eq(m.route->sink, sink);
+    cr_assert_eq(router_match(t, 1, "GET", "/api/v1/datasets/d1/uploads", &m, allow, 64),
+                 ERR_METHOD);
+    cr_assert_str_eq(allow, "POST");
 }
