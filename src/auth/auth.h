@@ -21,6 +21,13 @@
  * against the header's hash whenever the header has one, and a request with a
  * body or a content type but no hash is refused ("Missing required payload hash").
  *
+ * Streamed bodies: the request is checked before its body arrives
+ * (payload_deferred), and the body is then hashed as it streams by:
+ *
+ *   auth_check(payload_deferred) -> allowed -> auth_payload_begin -> (no hash to
+ *   check: *out NULL, done) | auth_payload_update ... -> auth_payload_end
+ *   (0, or ERR_UNAUTHORIZED: answer as auth_fail_payload describes)
+ *
  * Hawk host and port: auth.hawk_host/auth.hawk_port when configured (behind a
  * proxy, the values clients sign); else X-Forwarded-Host/-Proto/-Port when the
  * peer is one of http.trusted_proxies; else the Host header (port 80 if none).
@@ -71,6 +78,12 @@ struct auth_input {
     const void *body;
     size_t body_len;
     const char *scope; /* the scope the route needs; NULL = any authenticated caller */
+    /* 1: the body has not arrived yet (a streamed body). body is then NULL and
+     * body_len the length the headers announce (Content-Length; SIZE_MAX when the
+     * body comes chunked); only whether it is 0 matters. Everything but the payload
+     * hash is verified, including the rule that a body or a content type needs a
+     * hash; the hash itself is checked with auth_payload_* as the body streams. */
+    int payload_deferred;
 };
 
 struct auth_result {
@@ -117,5 +130,34 @@ int auth_apikey_matches(const auth *a, const char *header);
 
 /* Wipe the key copy in a result. */
 void auth_result_wipe(struct auth_result *res);
+
+/* ---- streamed payloads ------------------------------------------------------------ */
+
+/* The payload hash of one streamed body, being computed. */
+typedef struct auth_payload auth_payload;
+
+/* Start verifying the body of an allowed request (res from auth_check with
+ * payload_deferred) against its header's hash. content_type: the request's
+ * Content-Type (borrowed, may be NULL). Returns 0 with *out the verifier (free it
+ * with auth_payload_end or auth_payload_free), 0 with *out NULL when there is
+ * nothing to verify (not Hawk, no hash, or res refused), or ERR_INTERNAL. The
+ * verifier copies what it needs from res. */
+int auth_payload_begin(const struct auth_result *res, const char *content_type, auth_payload **out);
+
+/* Hash the next n bytes of the body (borrowed). */
+void auth_payload_update(auth_payload *p, const void *data, size_t n);
+
+/* Finish: returns 0 when the body matches the hash, ERR_UNAUTHORIZED when it does
+ * not (compared in constant time), ERR_INTERNAL when hashing failed. Frees p. */
+int auth_payload_end(auth_payload *p);
+
+/* Free an unfinished verifier (the request was aborted). Accepts NULL. */
+void auth_payload_free(auth_payload *p);
+
+/* Turn an allowed res into the refusal of a body that does not match its hash,
+ * exactly as auth_check refuses one it has whole: 401 "Bad payload hash", reason
+ * "payload", WWW-Authenticate Hawk error="Bad payload hash"; the response is not
+ * signed. */
+void auth_fail_payload(struct auth_result *res);
 
 #endif
