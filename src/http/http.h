@@ -49,7 +49,8 @@ size_t http_req_query_all(http_req *r, const char *const **keys, const char *con
 /* A request header (case-insensitive name). NULL if absent. */
 const char *http_req_header(const http_req *r, const char *name);
 
-/* The request body (whole, within the route's limit). Never NULL; *len may be 0. */
+/* The request body (whole, within the route's limit). Never NULL; *len may be 0.
+ * Always empty on a ROUTE_STREAM route: its body went to the sink. */
 const char *http_req_body(const http_req *r, size_t *len);
 
 struct arena *http_req_arena(http_req *r);
@@ -62,8 +63,53 @@ void *http_req_app(const http_req *r);
 void http_req_set_user(http_req *r, void *user);
 void *http_req_user(const http_req *r);
 
+/* Per-request state of a handler or sink (an upload's temporary file, say).
+ * state is taken: free_fn (may be NULL) runs with it exactly once, when the request
+ * is completed or aborted (the client went away mid-upload), or when the state is
+ * replaced by another call. */
+void http_req_set_state(http_req *r, void *state, void (*free_fn)(void *state));
+/* The state set by http_req_set_state, or NULL. Borrowed. */
+void *http_req_state(const http_req *r);
+
 /* The server's metrics registry. */
 metrics *http_req_metrics(const http_req *r);
+
+/* ---- streamed request bodies (ROUTE_STREAM) -------------------------------------
+ *
+ * A stream route's request goes:
+ *
+ *   headers in -> guard (authentication and scope, with no body; a refusal is
+ *   answered at once) -> for each piece of the body: the server's body_observe hook
+ *   (raw bytes: the Hawk payload hash), then the route's sink -> end of the body:
+ *   the server's body_end hook (payload hash mismatch -> 401) -> the handler, which
+ *   answers as on any route.
+ *
+ * The body is only authenticated at its end, so a sink must keep what it writes
+ * private (a temporary file) and the handler makes it visible. A sink or hook that
+ * fails answers the request itself and returns <0; the rest of the body is then
+ * read and dropped (up to a bound, beyond which the connection is closed), the
+ * handler does not run, and the answer goes out once the body is in.
+ *
+ * Raw body: the sink gets every byte. multipart/form-data: the sink gets only the
+ * contents of the file part, unwrapped: the first part with a filename= in its
+ * Content-Disposition, or the first part named "file"; other parts are dropped.
+ * A form without such a part (or whose file part is empty) still reaches the
+ * handler, with http_req_upload_seen() 0: answer 400 "no file part in the form". */
+
+/* 1 when the sink has been given the upload: always for a raw body (even empty);
+ * for a form, once its file part has begun. 0 on other routes. */
+int http_req_upload_seen(const http_req *r);
+
+/* The file part's filename as the client sent it (may hold any path; never use it
+ * as one), or NULL for a raw body or before the part has begun. */
+const char *http_req_upload_filename(const http_req *r);
+
+/* The file part's Content-Type, or for a raw body the request's Content-Type; NULL
+ * when there is none. */
+const char *http_req_upload_type(const http_req *r);
+
+/* Bytes given to the sink so far. */
+uint64_t http_req_upload_bytes(const http_req *r);
 
 /* ---- answering ------------------------------------------------------------------ */
 

@@ -6,8 +6,11 @@
  *
  *   begun (URI callback: raw target stored, in-flight counted)
  *     -> headers (first access call: id, header size, route, body limit)
- *     -> body (zero or more upload chunks into `body`, or discarded after an error)
- *     -> answered (handler or early error queued exactly one MHD response)
+ *     -> body (zero or more upload chunks into `body`, or discarded after an error;
+ *        on a stream route: guard first, then each chunk to body_observe and the sink)
+ *     -> answered (handler or early error queued exactly one MHD response; an answer
+ *        given while the body is still coming is held in `pending` and queued once
+ *        it is in, as libmicrohttpd takes responses only before or after the body)
  *     -> completed (notify-completed callback: access log, metrics, freed)
  */
 #ifndef FERRY_HTTP_HTTP_INT_H
@@ -71,6 +74,27 @@ struct http_req {
 
     struct http_stream *stream; /* the streaming body, while both exist */
     void *user;                 /* the guard's per-request state */
+    int guarded;                /* the guard ran (request_end is owed) */
+
+    /* Answers given while the body is being read wait here (see above). */
+    int in_body; /* between the headers call and the final call */
+    struct MHD_Response *pending;
+    int pending_status;
+
+    /* ROUTE_STREAM: the body goes to the sink (server.c). */
+    int streaming;                /* a stream route that passed the header checks */
+    int stream_stopped;           /* a sink or hook answered: drop the rest */
+    uint64_t stream_total;        /* raw body bytes so far (against body_limit) */
+    struct MHD_PostProcessor *pp; /* multipart/form-data demultiplexer, or NULL */
+    int upload_seen;              /* the sink has been given the upload */
+    int upload_done;              /* the form's file part is over */
+    const char *upload_key;       /* the file part's name (arena) */
+    const char *upload_filename;  /* (arena) or NULL */
+    const char *upload_type;      /* (arena or MHD's) or NULL */
+    uint64_t upload_bytes;        /* given to the sink */
+
+    void *state; /* the handler's, with its free function */
+    void (*state_free)(void *state);
 
     int query_parsed;
     size_t nquery;
@@ -90,7 +114,14 @@ void http_stream_detach(struct http_stream *s);
 char *http_decode(struct arena *a, const char *s, size_t n, int plus, size_t *len);
 
 /* Add the standard headers (X-Request-Id and those set by the handler) to resp
- * and queue it; records the status. Takes resp (destroys our reference). */
+ * and queue it; records the status. Takes resp (destroys our reference). While the
+ * body is being read (r->in_body) the response is kept in r->pending instead. */
 void http_queue(http_req *r, int status, struct MHD_Response *resp);
+
+/* Queue the response held in r->pending, if any (the body is in now). */
+void http_queue_pending(http_req *r);
+
+/* Run and clear the handler's state free function (completion or abort). */
+void http_req_state_release(http_req *r);
 
 #endif

@@ -169,6 +169,51 @@ void *http_req_user(const http_req *r)
     return r->user;
 }
 
+void http_req_set_state(http_req *r, void *state, void (*free_fn)(void *state))
+{
+    void *old = r->state;
+    void (*old_free)(void *) = r->state_free;
+    r->state = state;
+    r->state_free = free_fn;
+    if (old && old_free && old != state)
+        old_free(old);
+}
+
+void *http_req_state(const http_req *r)
+{
+    return r->state;
+}
+
+void http_req_state_release(http_req *r)
+{
+    void *state = r->state;
+    void (*free_fn)(void *) = r->state_free;
+    r->state = NULL;
+    r->state_free = NULL;
+    if (state && free_fn)
+        free_fn(state);
+}
+
+int http_req_upload_seen(const http_req *r)
+{
+    return r->upload_seen;
+}
+
+const char *http_req_upload_filename(const http_req *r)
+{
+    return r->upload_filename;
+}
+
+const char *http_req_upload_type(const http_req *r)
+{
+    return r->upload_type;
+}
+
+uint64_t http_req_upload_bytes(const http_req *r)
+{
+    return r->upload_bytes;
+}
+
 metrics *http_req_metrics(const http_req *r)
 {
     return r->srv->metrics;
@@ -197,10 +242,26 @@ void http_queue(http_req *r, int status, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    r->status = status;
+    if (r->in_body) {
+        r->pending = resp; /* queued by http_queue_pending once the body is in */
+        r->pending_status = status;
+        return;
+    }
     if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES)
         r->queue_failed = 1;
     MHD_destroy_response(resp);
-    r->status = status;
+}
+
+void http_queue_pending(http_req *r)
+{
+    struct MHD_Response *resp = r->pending;
+    if (!resp)
+        return;
+    r->pending = NULL;
+    if (MHD_queue_response(r->conn, (unsigned)r->pending_status, resp) != MHD_YES)
+        r->queue_failed = 1;
+    MHD_destroy_response(resp);
 }
 
 /* Let the server's hook add headers computed over the body. */

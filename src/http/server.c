@@ -7,7 +7,10 @@
  *                    request; allocates it with its raw target (before MHD
  *                    unescapes anything, as Hawk needs it verbatim).
  *   on_access        called for the headers, then for each body piece, then once
- *                    more at the end; runs the checks and the handler.
+ *                    more at the end; runs the checks and the handler. On a
+ *                    ROUTE_STREAM route the guard runs at the headers and each
+ *                    piece goes to body_observe and the route's sink (through the
+ *                    multipart demultiplexer for a form) instead of a buffer.
  *   on_completed     after the response (or an abort): access log, metrics, free.
  */
 #include "http/server.h"
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +37,8 @@
  * answer 413: the connection is closed instead. */
 #define DISCARD_FACTOR 4
 #define DISCARD_MIN    (1u << 20)
+/* Buffer of the multipart/form-data demultiplexer (part headers; data pieces). */
+#define FORM_BUFFER    (64u << 10)
 
 static const char *const request_id_header = "X-Request-Id";
 
@@ -197,6 +203,7 @@ static void begin_request(http_req *r, const char *method)
             set_early(r, ERR_TOOBIG,
                       r->body_limit ? "request body too large" : "this route takes no body");
     }
+    r->streaming = (route->flags & ROUTE_STREAM) && !r->early_err;
 }
 
 static void reply_early(http_req *r)
@@ -205,21 +212,181 @@ static void reply_early(http_req *r)
     http_reply_error(r, r->early_err, r->early_msg);
 }
 
-static void run_handler(http_req *r)
+/* Answer 500 when who returned failure without answering. */
+static void ensure_answered(http_req *r, const char *who)
 {
-    const struct route *route = r->match.route;
-    if (!(route->flags & ROUTE_PUBLIC) && r->srv->opt.guard && r->srv->opt.guard(r) != 0) {
-        if (r->status == 0) {
-            log_error("guard refused without answering", LF_STR("route", route->name));
-            http_reply_error(r, ERR_INTERNAL, NULL);
-        }
-        return;
+    if (r->status == 0) {
+        log_error("refused without answering", LF_STR("by", who),
+                  LF_STR("route", r->match.route->name));
+        http_reply_error(r, ERR_INTERNAL, NULL);
     }
-    route->handler(r);
+}
+
+/* Run the guard on a route that is not public. Returns 0 to go on, or -1 when it
+ * refused (answered). */
+static int run_guard(http_req *r)
+{
+    if ((r->match.route->flags & ROUTE_PUBLIC) || !r->srv->opt.guard)
+        return 0;
+    r->guarded = 1;
+    if (r->srv->opt.guard(r) == 0)
+        return 0;
+    ensure_answered(r, "guard");
+    return -1;
+}
+
+static void call_handler(http_req *r)
+{
+    r->match.route->handler(r);
     if (r->status == 0) {
         log_error("handler did not answer", LF_STR("route", r->match.route->name));
         http_reply_error(r, ERR_INTERNAL, NULL);
     }
+}
+
+static void run_handler(http_req *r)
+{
+    if (run_guard(r) < 0)
+        return;
+    call_handler(r);
+}
+
+/* ---- streamed bodies (ROUTE_STREAM) --------------------------------------------------- */
+
+/* Is ct multipart/form-data (any case, parameters after)? */
+static int is_form(const char *ct)
+{
+    static const char form[] = "multipart/form-data";
+    size_t n = sizeof form - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return strncasecmp(ct, form, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/* A sink or hook gave up: drop the rest of the body. */
+static void stop_stream(http_req *r, const char *who)
+{
+    r->stream_stopped = 1;
+    ensure_answered(r, who);
+}
+
+/* MHD's post processor calls this for each piece of each part of a form. The
+ * first part with a filename (or named "file") is the upload; a part starts at
+ * offset 0, so a new part beginning at 0 ends the upload. */
+static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *filename, const char *content_type,
+                                    const char *transfer_encoding, const char *data, uint64_t off,
+                                    size_t size)
+{
+    http_req *r = cls;
+    (void)kind;
+    (void)transfer_encoding;
+    if (r->status || r->stream_stopped)
+        return MHD_NO;
+    if (r->upload_done)
+        return MHD_YES;
+    key = key ? key : "";
+    if (r->upload_seen) {
+        if (off == 0 && (r->upload_bytes > 0 || strcmp(key, r->upload_key) != 0)) {
+            r->upload_done = 1;
+            return MHD_YES;
+        }
+    } else {
+        if (!filename && strcmp(key, "file") != 0)
+            return MHD_YES;
+        r->upload_seen = 1;
+        r->upload_key = arena_strdup(&r->arena, key);
+        r->upload_filename = arena_strdup(&r->arena, filename);
+        r->upload_type = arena_strdup(&r->arena, content_type);
+    }
+    if (size == 0)
+        return MHD_YES;
+    r->upload_bytes += size;
+    if (r->match.route->sink(r, data, size) < 0) {
+        stop_stream(r, "sink");
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* The headers of a stream request are in: authenticate, and set up the form
+ * demultiplexer when the body is a form. */
+static void start_stream(http_req *r)
+{
+    if (run_guard(r) < 0)
+        return;
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (ct && is_form(ct)) {
+        r->pp = MHD_create_post_processor(r->conn, FORM_BUFFER, on_form_data, r);
+        if (!r->pp)
+            http_reply_error(r, ERR_INVAL, "multipart/form-data without a boundary");
+        return;
+    }
+    r->upload_seen = 1;
+    r->upload_type = ct;
+}
+
+/* Drop n bytes of a body nobody wants (after an early error, or a stream whose
+ * sink or hook gave up: read on so that the client gets the answer); returns
+ * MHD_NO to close a connection whose body goes on far beyond its limit. */
+static enum MHD_Result discard(http_req *r, size_t n)
+{
+    r->discarded += n;
+    uint64_t cap = (uint64_t)r->body_limit * DISCARD_FACTOR;
+    if (cap < DISCARD_MIN)
+        cap = DISCARD_MIN;
+    return r->discarded > cap ? MHD_NO : MHD_YES;
+}
+
+/* One piece of a stream body: count it, let the observer see it, feed the sink. */
+static enum MHD_Result stream_body(http_req *r, const char *data, size_t n)
+{
+    const struct http_server_options *opt = &r->srv->opt;
+    if (r->status || r->stream_stopped)
+        return discard(r, n);
+    r->stream_total += n;
+    if (r->stream_total > r->body_limit) {
+        http_reply_error(r, ERR_TOOBIG, "request body too large");
+        stop_stream(r, "limit");
+        return discard(r, n);
+    }
+    if (r->guarded && opt->body_observe && opt->body_observe(r, data, n) < 0) {
+        stop_stream(r, "body_observe");
+        return MHD_YES;
+    }
+    if (r->pp) {
+        if (MHD_post_process(r->pp, data, n) != MHD_YES && !r->stream_stopped) {
+            if (!r->status)
+                http_reply_error(r, ERR_INVAL, "malformed multipart/form-data body");
+            stop_stream(r, "form");
+        }
+        return MHD_YES;
+    }
+    r->upload_bytes += n;
+    if (r->match.route->sink(r, data, n) < 0)
+        stop_stream(r, "sink");
+    return MHD_YES;
+}
+
+/* The whole stream body is in: close the form, let body_end check it (the
+ * payload hash), run the handler. */
+static void finish_stream(http_req *r)
+{
+    const struct http_server_options *opt = &r->srv->opt;
+    if (r->pp) {
+        enum MHD_Result ok = MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+        if (ok != MHD_YES) {
+            http_reply_error(r, ERR_INVAL, "malformed multipart/form-data body");
+            return;
+        }
+    }
+    if (r->guarded && opt->body_end && opt->body_end(r) != 0) {
+        ensure_answered(r, "body_end");
+        return;
+    }
+    call_handler(r);
 }
 
 /* Take one piece of the body; returns MHD_NO to close a connection whose body is
@@ -233,9 +400,7 @@ static enum MHD_Result take_body(http_req *r, const char *data, size_t n)
         set_early(r, ERR_TOOBIG,
                   r->body_limit ? "request body too large" : "this route takes no body");
     }
-    r->discarded += n;
-    uint64_t cap = (uint64_t)r->body_limit * DISCARD_FACTOR;
-    return r->discarded > (cap > DISCARD_MIN ? cap : DISCARD_MIN) ? MHD_NO : MHD_YES;
+    return discard(r, n);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -256,13 +421,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         /* Refuse now, before any body is read, when the answer is already known. */
         if (r->early_err)
             reply_early(r);
+        else if (r->streaming)
+            start_stream(r);
+        r->in_body = r->status == 0;
     } else if (*upload_size) {
-        result = take_body(r, upload_data, *upload_size);
-        *upload_size = 0;
-    } else if (r->status == 0) {
-        if (r->early_err)
-            reply_early(r);
+        if (r->streaming)
+            result = stream_body(r, upload_data, *upload_size);
         else
+            result = take_body(r, upload_data, *upload_size);
+        *upload_size = 0;
+    } else {
+        r->in_body = 0;
+        if (r->pending)
+            http_queue_pending(r); /* answered while the body was coming */
+        else if (r->status == 0 && r->early_err)
+            reply_early(r);
+        else if (r->status == 0 && r->streaming)
+            finish_stream(r);
+        else if (r->status == 0)
             run_handler(r);
     }
     if (r->queue_failed)
@@ -300,10 +476,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (r->stream)
         http_stream_detach(r->stream);
+    log_set_request_id(r->headers_seen ? r->id : NULL);
+    if (r->pending) /* answered mid-body, and the client left before the end */
+        MHD_destroy_response(r->pending);
+    r->pending = NULL;
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    r->pp = NULL;
+    http_req_state_release(r);
+    if (r->guarded && srv->opt.request_end)
+        srv->opt.request_end(r);
     uint64_t usec = clock_mono_us() - r->start_usec;
     const char *route = r->matched ? r->match.route->name : "none";
     const char *method = r->method ? r->method : "-";
-    log_set_request_id(r->headers_seen ? r->id : NULL);
     struct log_field f[] = {
         LF_STR("method", method),
         LF_STR("path", r->path),
@@ -392,6 +577,25 @@ static unsigned pool_threads(int threads)
     return n > 0 ? (unsigned)n : 1u;
 }
 
+/* A guarded stream route needs body_end: without it, a body signed with a payload
+ * hash would reach the handler unchecked. */
+static int check_stream_hooks(const struct http_server_options *opt, char *errbuf, size_t errlen)
+{
+    if (!opt->guard || opt->body_end)
+        return 0;
+    for (size_t i = 0; i < opt->nroutes; i++) {
+        const struct route *rt = &opt->routes[i];
+        if ((rt->flags & ROUTE_STREAM) && !(rt->flags & ROUTE_PUBLIC)) {
+            snprintf(errbuf, errlen,
+                     "route %s %s streams its body, but the server has no body_end hook to "
+                     "authenticate it",
+                     rt->method, rt->pattern);
+            return ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 int http_server_start(const struct http_server_options *opt, http_server **out, char *errbuf,
                       size_t errlen)
 {
@@ -399,6 +603,9 @@ int http_server_start(const struct http_server_options *opt, http_server **out, 
     struct http_server *srv = NULL;
     *out = NULL;
     rc = router_validate(opt->routes, opt->nroutes, errbuf, errlen);
+    if (rc < 0)
+        goto out;
+    rc = check_stream_hooks(opt, errbuf, errlen);
     if (rc < 0)
         goto out;
     srv = calloc(1, sizeof *srv);

@@ -9,7 +9,8 @@
  * (X-Request-Id from the client when it is 1-128 of [A-Za-z0-9._:-], else a
  * random 32-hex id); refuses oversize headers (431); matches the route (404, or
  * 405 with Allow); checks the body size against the route's limit (413, before
- * reading it when Content-Length says so); collects the body; runs the handler;
+ * reading it when Content-Length says so); collects the body (or, on ROUTE_STREAM
+ * routes, hands it piece by piece to the route's sink: see http.h); runs the handler;
  * adds X-Request-Id to every response; and, when the response is done, writes one
  * access-log line (method, path, route, status, bytes, microseconds) and records
  * metrics. Connections idle longer than the timeout are closed, so slow clients
@@ -44,6 +45,17 @@ struct http_server_options {
      * body (Server-Authorization). body is NULL for a streamed response. */
     void (*before_send)(http_req *r, int status, const char *content_type, const void *body,
                         size_t len);
+    /* On ROUTE_STREAM routes the guard ran on (see http.h): body_observe sees each
+     * raw piece of the body before the sink (n > 0), body_end runs after the last
+     * one, before the handler. Each returns 0 to go on, or <0 when it has answered
+     * itself. The server refuses to start when a guarded stream route exists and
+     * body_end is NULL (the body could not be authenticated). */
+    int (*body_observe)(http_req *r, const char *data, size_t n);
+    int (*body_end)(http_req *r);
+    /* Runs once for every request the guard ran on, when it is completed or
+     * aborted, after the handler's state is freed: releases what the guard kept.
+     * May be NULL. */
+    void (*request_end)(http_req *r);
 };
 
 /* Validate the routes, bind and start serving. On failure returns <0, *out is
