@@ -5,6 +5,7 @@
  */
 #include "api/guard.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,12 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/metrics.h"
+
+/* What the guard keeps on a request (http_req_user), in its arena. */
+struct guard_req {
+    struct auth_result res;
+    auth_payload *payload; /* a streamed body's hash check, until body_end */
+};
 
 struct lookup_ctx {
     const struct api_ctx *api;
@@ -75,10 +82,21 @@ static void refuse(http_req *r, const struct auth_result *res, const char *autho
     http_reply_error_status(r, res->status, res->code, res->message);
 }
 
+/* The body length the headers of a streamed request announce (auth_input). */
+static size_t announced_length(const http_req *r)
+{
+    const char *cl = http_req_header(r, "Content-Length");
+    if (cl)
+        return strspn(cl, "0") == strlen(cl) ? 0 : 1; /* the server checked it is a number */
+    return http_req_header(r, "Transfer-Encoding") ? SIZE_MAX : 0;
+}
+
 int guard_check(http_req *r)
 {
     const struct api_ctx *api = http_req_app(r);
-    struct auth_result *res = arena_alloc(http_req_arena(r), sizeof *res);
+    struct guard_req *g = arena_calloc(http_req_arena(r), 1, sizeof *g);
+    struct auth_result *res = &g->res;
+    int stream = (http_req_route(r)->flags & ROUTE_STREAM) != 0;
     struct auth_input in = {0};
     in.method = http_req_method(r);
     in.target = http_req_target(r);
@@ -91,36 +109,94 @@ int guard_check(http_req *r)
     in.authorization = http_req_header(r, "Authorization");
     in.apikey = http_req_header(r, "APIKEY");
     in.content_type = http_req_header(r, "Content-Type");
-    in.body = http_req_body(r, &in.body_len);
+    if (stream) {
+        in.payload_deferred = 1;
+        in.body_len = announced_length(r);
+    } else {
+        in.body = http_req_body(r, &in.body_len);
+    }
     in.scope = http_req_route(r)->scope;
 
     struct lookup_ctx lc = {api, NULL};
     auth_check(api->auth, &in, clock_now_ms(), &lc, res);
     store_pool_release(api->pool, lc.conn);
-    http_req_set_user(r, res);
-    if (res->status == 0)
+    http_req_set_user(r, g);
+    if (res->status != 0) {
+        refuse(r, res, in.authorization);
+        return 1;
+    }
+    if (stream && auth_payload_begin(res, in.content_type, &g->payload) < 0) {
+        log_error("cannot start the payload hash");
+        http_reply_error(r, ERR_INTERNAL, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+int guard_body_observe(http_req *r, const char *data, size_t n)
+{
+    struct guard_req *g = http_req_user(r);
+    if (g && g->payload)
+        auth_payload_update(g->payload, data, n);
+    return 0;
+}
+
+int guard_body_end(http_req *r)
+{
+    struct guard_req *g = http_req_user(r);
+    if (!g || !g->payload)
         return 0;
-    refuse(r, res, in.authorization);
-    return 1;
+    int rc = auth_payload_end(g->payload);
+    g->payload = NULL;
+    if (rc == 0)
+        return 0;
+    if (rc != ERR_UNAUTHORIZED) {
+        log_error("payload hash failed");
+        http_reply_error(r, ERR_INTERNAL, NULL);
+        return -1;
+    }
+    auth_fail_payload(&g->res);
+    refuse(r, &g->res, http_req_header(r, "Authorization"));
+    return -1;
+}
+
+void guard_request_end(http_req *r)
+{
+    struct guard_req *g = http_req_user(r);
+    if (!g)
+        return;
+    auth_payload_free(g->payload);
+    g->payload = NULL;
+    auth_result_wipe(&g->res);
+}
+
+void guard_hooks(struct http_server_options *opt)
+{
+    opt->guard = guard_check;
+    opt->before_send = guard_before_send;
+    opt->body_observe = guard_body_observe;
+    opt->body_end = guard_body_end;
+    opt->request_end = guard_request_end;
 }
 
 void guard_before_send(http_req *r, int status, const char *content_type, const void *body,
                        size_t len)
 {
-    struct auth_result *res = http_req_user(r);
+    struct guard_req *g = http_req_user(r);
     const struct api_ctx *api = http_req_app(r);
     char header[512];
     (void)status;
-    if (!res)
+    if (!g)
         return;
-    if (auth_sign_response(api->auth, res, content_type, body, len, header, sizeof header) == 0)
+    if (auth_sign_response(api->auth, &g->res, content_type, body, len, header, sizeof header) == 0)
         http_set_header(r, "Server-Authorization", header);
-    auth_result_wipe(res); /* the key copy is not needed after the one response */
+    auth_result_wipe(&g->res); /* the key copy is not needed after the one response */
 }
 
 const struct auth_result *guard_identity(const http_req *r)
 {
-    return http_req_user(r);
+    const struct guard_req *g = http_req_user(r);
+    return g ? &g->res : NULL;
 }
 
 void guard_install(auth *a)
