@@ -25,6 +25,7 @@ struct api_ctx {
     ingest_worker *ingest; /* borrowed; the background loaders (may be NULL) */
     const char *files_dir; /* the raw file store */
     int64_t inline_bytes;  /* uploads up to this size load within their request */
+    int64_t max_upload;    /* the largest upload (ingest.max_file_bytes; 0 = no limit) */
 };
 
 /* The route table (static; valid for the life of the process). */

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/identity.h"
 #include "api/meta.h"
+#include "api/uploads.h"
 
 /* Body limit of POST /api/v1/whoami: enough to test payload signing. */
 #define WHOAMI_BODY_LIMIT (64u << 10)
@@ -23,6 +24,10 @@ static const struct route routes[] = {
     {"POST", "/api/v1/whoami", identity_whoami, ROUTE_BODY, WHOAMI_BODY_LIMIT, "whoami", NULL,
      NULL},
     {"GET", "/api/v1/clients", admin_clients_list, 0, 0, "clients.list", "admin", NULL},
+    /* The upload's size limit is ingest.max_file_bytes, checked by the sink. */
+    {"POST", "/api/v1/datasets/{name}/uploads", uploads_create, ROUTE_BODY | ROUTE_STREAM, SIZE_MAX,
+     "uploads.create", "datasets:write", uploads_sink},
+    {"GET", "/api/v1/uploads/{id}", uploads_read, 0, 0, "uploads.read", "datasets:write", NULL},
 };
 
 const struct route *api_routes(size_t *n)

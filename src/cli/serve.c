@@ -204,6 +204,7 @@ static int run_server(const struct cli *c, const struct serve *sv)
         .ingest = sv->ingest,
         .files_dir = config_str(cfg, CFG_INGEST_FILES_DIR),
         .inline_bytes = config_int(cfg, CFG_INGEST_INLINE_BYTES),
+        .max_upload = config_int(cfg, CFG_INGEST_MAX_FILE_BYTES),
     };
     struct http_server_options opt = {0};
     char why[512];
@@ -226,8 +227,7 @@ static int run_server(const struct cli *c, const struct serve *sv)
     opt.default_body_limit = (size_t)config_int(cfg, CFG_HTTP_MAX_BODY_BYTES);
     opt.routes = api_routes(&opt.nroutes);
     opt.app = &ctx;
-    opt.guard = guard_check;
-    opt.before_send = guard_before_send;
+    guard_hooks(&opt);
     if (http_server_start(&opt, &srv, why, sizeof why) < 0) {
         cli_error("%s", why);
         return CLI_FAIL;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,11 +315,19 @@ int ingest_worker_start(const struct ingest_worker_options *o, ingest_worker **o
         goto fail;
     if (o->threads > 0 && !(w->threads = calloc((size_t)o->threads, sizeof *w->threads)))
         goto fail;
+    /* The threads start with every signal blocked (they inherit the mask), so a
+     * SIGTERM meant for serve's sigwait is never delivered to a worker. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (int i = 0; i < o->threads; i++) {
         if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
-            goto fail;
+            break;
         w->nthreads++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (w->nthreads < o->threads)
+        goto fail;
     *out = w;
     return 0;
 fail:

@@ -40,7 +40,8 @@ struct ingest_worker_options {
     struct csvfile_options limits; /* the reader's limits (delimiter/encoding unused) */
 };
 
-/* Start the threads. The options' strings are copied. Returns 0 or <0. */
+/* Start the threads (with every signal blocked: signals are the caller's to
+ * take). The options' strings are copied. Returns 0 or <0. */
 int ingest_worker_start(const struct ingest_worker_options *o, ingest_worker **out);
 
 /* Wake a sleeping thread: there is a new upload. Accepts NULL. */
