@@ -37,6 +37,7 @@
  * answer 413: the connection is closed instead. */
 #define DISCARD_FACTOR 4
 #define DISCARD_MIN    (1u << 20)
+#define DISCARD_STREAM (64u << 20)
 /* Buffer of the multipart/form-data demultiplexer (part headers; data pieces). */
 #define FORM_BUFFER    (64u << 10)
 
@@ -333,7 +334,14 @@ static void start_stream(http_req *r)
 static enum MHD_Result discard(http_req *r, size_t n)
 {
     r->discarded += n;
-    uint64_t cap = (uint64_t)r->body_limit * DISCARD_FACTOR;
+    /* A stream route's limit can be huge (an upload's is checked by its sink):
+     * what a refused stream may still send is bounded by DISCARD_STREAM. */
+    uint64_t limit = r->body_limit;
+    if (limit > UINT64_MAX / DISCARD_FACTOR)
+        limit = UINT64_MAX / DISCARD_FACTOR;
+    uint64_t cap = limit * DISCARD_FACTOR;
+    if (r->match.route && (r->match.route->flags & ROUTE_STREAM) && cap > DISCARD_STREAM)
+        cap = DISCARD_STREAM;
     if (cap < DISCARD_MIN)
         cap = DISCARD_MIN;
     return r->discarded > cap ? MHD_NO : MHD_YES;

@@ -267,7 +267,11 @@ static int sq_prepare(store *s, const char *sql, store_stmt **out)
 
 /* ---- binds and rows ---------------------------------------------------------------- */
 
-static int bind_value(sqlite3_stmt *st, int idx, const struct store_value *v)
+/* Bind one value. lifetime is SQLITE_TRANSIENT (SQLite copies text and blobs) or
+ * SQLITE_STATIC (the caller keeps them valid until the statement is reset: the
+ * loader binds and steps within one call, so it saves the copy). */
+static int bind_value(sqlite3_stmt *st, int idx, const struct store_value *v,
+                      sqlite3_destructor_type lifetime)
 {
     switch (v->type) {
     case STORE_NULL:
@@ -281,14 +285,14 @@ static int bind_value(sqlite3_stmt *st, int idx, const struct store_value *v)
     case STORE_TEXT:
         if (!v->v.s.p && v->v.s.n > 0)
             return SQLITE_MISUSE;
-        return sqlite3_bind_text64(st, idx, v->v.s.p ? v->v.s.p : "", v->v.s.n, SQLITE_TRANSIENT,
+        return sqlite3_bind_text64(st, idx, v->v.s.p ? v->v.s.p : "", v->v.s.n, lifetime,
                                    SQLITE_UTF8);
     case STORE_BLOB:
         if (v->v.s.n == 0)
             return sqlite3_bind_zeroblob(st, idx, 0); /* a NULL pointer would bind NULL */
         if (!v->v.s.p)
             return SQLITE_MISUSE;
-        return sqlite3_bind_blob64(st, idx, v->v.s.p, v->v.s.n, SQLITE_TRANSIENT);
+        return sqlite3_bind_blob64(st, idx, v->v.s.p, v->v.s.n, lifetime);
     }
     return SQLITE_MISUSE;
 }
@@ -296,7 +300,7 @@ static int bind_value(sqlite3_stmt *st, int idx, const struct store_value *v)
 static int sq_bind(store_stmt *stmt, int idx, struct store_value v)
 {
     struct sq_stmt *e = stmt_of(stmt);
-    int rc = bind_value(e->st, idx, &v);
+    int rc = bind_value(e->st, idx, &v, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
         return 0;
     if (rc == SQLITE_RANGE) {
@@ -647,7 +651,7 @@ static int sq_loader_row(store_loader *base, const struct store_value *values)
     long long row = (long long)base->seen;
     int rc = SQLITE_OK;
     for (size_t i = 0; rc == SQLITE_OK && i < ld->ncolumns; i++) {
-        rc = bind_value(ld->st, (int)i + 1, &values[i]);
+        rc = bind_value(ld->st, (int)i + 1, &values[i], SQLITE_STATIC);
         if (rc != SQLITE_OK) {
             store__set_errmsg(&c->base, "row %lld, column %zu: %s", row, i + 1,
                               rc == SQLITE_MISUSE ? "invalid value" : sqlite3_errmsg(c->db));
@@ -665,21 +669,23 @@ static int sq_loader_row(store_loader *base, const struct store_value *values)
     return 0;
 }
 
-static int sq_loader_end(store_loader *base, int64_t *rows)
+static void loader_free(struct sq_loader *ld)
 {
-    struct sq_loader *ld = (struct sq_loader *)base;
-    if (rows)
-        *rows = base->rows;
     sqlite3_finalize(ld->st);
     free(ld);
+}
+
+static int sq_loader_end(store_loader *base, int64_t *rows)
+{
+    if (rows)
+        *rows = base->rows;
+    loader_free((struct sq_loader *)base);
     return 0;
 }
 
 static void sq_loader_abort(store_loader *base)
 {
-    struct sq_loader *ld = (struct sq_loader *)base;
-    sqlite3_finalize(ld->st);
-    free(ld);
+    loader_free((struct sq_loader *)base);
 }
 
 const struct store_backend store_sqlite_backend = {
