@@ -255,3 +255,61 @@ test('kill -9 in the middle of a load: after the restart the load is done once, 
     const r2 = runFerry(['datasets', 'show', 'victim', '--database', db], { cwd: d });
     assert.equal(r2.status, 0);
   });
+
+test('an unknown upload is a 404; an upload over ingest.max_file_bytes is a 413', async () => {
+  const r = await hawkSend({ port: f.port, url: url('/api/v1/uploads/999999'), credentials: admin,
+    hashPayload: false });
+  assert.equal(r.status, 404);
+  const d = prepare();
+  const g = await startFerry({ dir: d, env: { FERRY_INGEST_MAX_FILE_BYTES: '1000' } });
+  try {
+    const big = await upload('toobig', bigCsv(100), { port: g.port });
+    assert.equal(big.status, 413, big.body);
+    assert.match(JSON.parse(big.body).error.message, /larger than 1000 bytes \(ingest\.max_file_bytes\)/);
+    assert.equal(sql(databaseOf(d), 'SELECT count(*) FROM ferry_datafiles').trim(), '0');
+  } finally {
+    assert.equal(await g.stop(), 0);
+  }
+});
+
+test('uploads received while no worker runs are loaded after a restart with one', async () => {
+  const d = prepare();
+  let g = await startFerry({ dir: d, env: { FERRY_INGEST_WORKERS: '0', FERRY_INGEST_INLINE_BYTES: '0' } });
+  const r = await upload('later', 'a,b\n1,2\n', { port: g.port });
+  assert.equal(r.status, 202, r.body);
+  const id = JSON.parse(r.body).upload.id;
+  await sleep(300);
+  assert.equal((await getUpload(id, g.port)).state, 'received');
+  assert.equal(await g.stop(), 0);
+  g = await startFerry({ dir: d });
+  const done = await settle(id, g.port);
+  assert.equal(done.state, 'loaded');
+  assert.equal(done.rows, 1);
+  assert.equal(await g.stop(), 0);
+});
+
+test('SIGTERM during a load rolls it back and puts the upload back in the queue', async () => {
+  const d = prepare();
+  const env = { FERRY_INGEST_INLINE_BYTES: '0' };
+  let g = await startFerry({ dir: d, env });
+  const r = await upload('calm', bigCsv(150000), { port: g.port });
+  assert.equal(r.status, 202, r.body);
+  const id = JSON.parse(r.body).upload.id;
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const u = await getUpload(id, g.port);
+    if (u.state === 'loading' && u.progress !== '0') break;
+    assert.notEqual(u.state, 'loaded', 'the load finished before it could be interrupted');
+    assert.ok(Date.now() < end, 'the load never started');
+    await sleep(5);
+  }
+  assert.equal(await g.stop('SIGTERM'), 0);
+  const db = databaseOf(d);
+  assert.equal(sql(db, `SELECT state FROM ferry_datafiles WHERE id = ${id}`).trim(), 'received');
+  assert.equal(showDataset(d, db, 'calm'), null, 'nothing of the interrupted load is visible');
+  g = await startFerry({ dir: d, env });
+  const done = await settle(id, g.port);
+  assert.equal(done.state, 'loaded');
+  assert.equal(showDataset(d, db, 'calm').row_count, 150000);
+  assert.equal(await g.stop(), 0);
+});
