@@ -82,8 +82,9 @@ int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id)
         struct store_value q[] = {SV_TEXT(now)};
         int rc =
             store_query_int(s,
-                            "SELECT id FROM ferry_datafiles WHERE state = 'received' OR "
-                            "(state = 'loading' AND lease_expires_at < $1) ORDER BY id LIMIT 1",
+                            "SELECT id FROM ferry_datafiles WHERE source = 'upload' AND "
+                            "(state = 'received' OR (state = 'loading' AND lease_expires_at < $1)) "
+                            "ORDER BY id LIMIT 1",
                             q, 1, &cand);
         if (rc <= 0)
             return rc;
@@ -92,7 +93,8 @@ int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id)
         rc = store_execv(s,
                          "UPDATE ferry_datafiles SET state = 'loading', lease_owner = $1, "
                          "lease_expires_at = $2, started_at = $3, progress = 0, "
-                         "info = 'queued for loading' WHERE id = $4 AND (state = 'received' OR "
+                         "info = 'queued for loading' WHERE id = $4 AND source = 'upload' AND "
+                         "(state = 'received' OR "
                          "(state = 'loading' AND lease_expires_at < $3))",
                          u, 4, &changed);
         if (rc < 0)
