@@ -18,7 +18,7 @@ PKGS    := libmicrohttpd sqlite3 yaml-0.1 libcrypto jansson hiredis libcurl libp
 DEB_PKGS := gcc make pkg-config libc6-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev \
             libssl-dev libjansson-dev libhiredis-dev libcurl4-openssl-dev redis-server \
             libcriterion-dev clang libclang-rt-14-dev clang-format cppcheck sqlite3 curl ca-certificates \
-            libpq-dev postgresql libcsv-dev
+            libpq-dev postgresql
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -34,8 +34,7 @@ CPPFLAGS := -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -DFERRY_VERSION='"$(VERSION)"' \
 REL_CFLAGS  := -O2 -g
 SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=all
-# libcsv ships no pkg-config file.
-LDLIBS_BASE  = $(PKG_LIBS) -lcsv -lpthread -lm
+LDLIBS_BASE  = $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
@@ -115,7 +114,7 @@ e2e: san
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
-FUZZ_LIBS    := -lcrypto -lcsv
+FUZZ_LIBS    := -lcrypto
 FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk fuzz_base64 fuzz_csv
 fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c

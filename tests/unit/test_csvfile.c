@@ -473,6 +473,47 @@ Test(csvfile, max_record)
                "error TOOBIG line=1 row=1 offset=-1: row 1 is longer than 6 bytes (line 1)\n");
 }
 
+Test(csvfile, limit_crossed_before_a_bad_quote)
+{
+    /* The limit is crossed at the byte that passes it, before the quote error
+     * that follows, in every chunking (a pending field may hold max_field + 1). */
+    struct csvfile_options o = {.max_field = 4};
+    expect_opt("abcd\nabcdef\"\n", 13, &o,
+               "1 [\"abcd\"]\nerror TOOBIG line=2 row=2 offset=-1: field longer than 4 bytes at "
+               "line 2\n");
+    expect_opt("abcd\nabcde\"\n", 12, &o,
+               "1 [\"abcd\"]\nerror INVAL line=2 row=2 offset=10: quote inside an unquoted field "
+               "at line 2, byte offset 10\n");
+    struct csvfile_options rec = {.max_record = 6};
+    expect_opt("ab,cdefgh\"\n", 11, &rec,
+               "error TOOBIG line=1 row=1 offset=-1: row 1 is longer than 6 bytes (line 1)\n");
+}
+
+Test(csvfile, doubled_quotes_across_chunks)
+{
+    /* Doubled quotes move the rest of the field left, also when the field
+     * spans slices and chunks. */
+    struct buf in;
+    buf_init(&in, 1 << 20);
+    buf_puts(&in, "a,b\n\"");
+    for (int i = 0; i < 30000; i++)
+        buf_puts(&in, i % 7 ? "x\"\"" : "\r\n");
+    buf_puts(&in, "\",2\nend,3\n");
+    int rc = 0;
+    char *whole = transcript(in.data, in.len, 0, NULL, &rc);
+    cr_assert_eq(rc, 0, "%s", whole);
+    static const size_t chunks[] = {1, 5, 4096, 65535, 65537};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        char *t = transcript(in.data, in.len, chunks[i], NULL, NULL);
+        cr_assert_str_eq(t, whole, "chunk %zu", chunks[i]);
+        free(t);
+    }
+    /* 4286 CRLFs inside the field: the next record starts on line 2 + 4286 + 1. */
+    cr_assert_not_null(strstr(whole, "\n4289 [\"end\",\"3\"]\n"), "%.200s", whole);
+    free(whole);
+    buf_free(&in);
+}
+
 static int count_only(void *ctx, const struct csvfile_record *rec)
 {
     (void)rec;
