@@ -794,9 +794,10 @@ static int save_catalog(struct load *L, int64_t total)
 static void loaded_message(struct load *L, int64_t total)
 {
     L->res->total_rows = total;
-    set_message(L->res, "loaded %lld rows into %s (%s%s; %lld rows in the dataset)",
-                (long long)L->rows, L->dataset, ingest_mode_name(L->opt->mode),
-                L->res->created ? ", created" : "", (long long)total);
+    set_message(L->res, "loaded %lld row%s into %s (%s%s; %lld row%s in the dataset)",
+                (long long)L->rows, L->rows == 1 ? "" : "s", L->dataset,
+                ingest_mode_name(L->opt->mode), L->res->created ? ", created" : "",
+                (long long)total, total == 1 ? "" : "s");
 }
 
 /* The whole of pass 2, in one transaction. */

@@ -157,6 +157,21 @@ static int ld_flush(struct pg_loader *ld)
     return 0;
 }
 
+/* v in decimal at the end of out (outlen >= 21); returns its length. Faster than
+ * snprintf for the millions of integers a load sends. */
+static int format_int(int64_t v, char *out, size_t outlen)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = out + outlen;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return (int)(out + outlen - p);
+}
+
 int pg__loader_row(store_loader *base, const struct store_value *values)
 {
     struct pg_loader *ld = (struct pg_loader *)base;
@@ -176,8 +191,10 @@ int pg__loader_row(store_loader *base, const struct store_value *values)
             ld->buf[ld->len++] = 'N';
             break;
         case STORE_INT:
-            n = snprintf(tmp, sizeof tmp, "%" PRId64, v->v.i);
-            ld_put_escaped(ld, tmp, (size_t)n);
+            n = format_int(v->v.i, tmp, sizeof tmp);
+            ld_reserve(ld, (size_t)n); /* digits and '-' need no escaping */
+            memcpy(ld->buf + ld->len, tmp + sizeof tmp - n, (size_t)n);
+            ld->len += (size_t)n;
             break;
         case STORE_DOUBLE:
             n = pg__format_double(v->v.d, tmp, sizeof tmp);

@@ -63,10 +63,23 @@ struct sq_conn {
     struct store_lru cache; /* statements, most recently used first */
 };
 
+/* The loader buffers rows and inserts them LOADER_ROWS at a time with one
+ * multi-row INSERT: per-statement work (step, reset, the VDBE's set-up) is then
+ * paid once per batch instead of once per row. Text is copied into the
+ * loader's buffer (values hold offsets into it until the batch is bound), so
+ * the caller's values are free as soon as store_loader_row returns. */
+#define LOADER_ROWS       64
+#define LOADER_MAX_PARAMS 4096
+
 struct sq_loader {
     struct store_loader base;
-    sqlite3_stmt *st;
-    size_t ncolumns;
+    sqlite3_stmt *one;   /* INSERT of one row: the rows left over at the end */
+    sqlite3_stmt *multi; /* INSERT of `batch` rows; NULL when batch is 1 */
+    size_t ncolumns, batch, pending;
+    struct store_value *vals; /* batch * ncolumns */
+    size_t *off;              /* text offset of each text/blob value */
+    char *text;
+    size_t text_used, text_cap;
 };
 
 static struct sq_conn *conn_of(store *s)
@@ -600,87 +613,176 @@ static int sq_table_columns(store *s, const char *schema, const char *table,
 
 /* ---- loader ------------------------------------------------------------------------ */
 
-static int sq_loader_begin(store *s, const char *schema, const char *table,
-                           const char *const *columns, size_t ncolumns, store_loader **out)
+/* INSERT INTO target (columns) VALUES ($1, ...), (...), ... for rows rows. */
+static int prepare_insert(store *s, const char *schema, const char *table,
+                          const char *const *columns, size_t ncolumns, size_t rows,
+                          sqlite3_stmt **out)
 {
-    struct sq_conn *c = conn_of(s);
     struct buf sql;
-    sqlite3_stmt *st = NULL;
     int rc;
-
     buf_init(&sql, SQL_MAX_BYTES);
     rc = buf_puts(&sql, "INSERT INTO ");
     if (rc == 0)
         rc = store__append_target(s, schema, table, columns, ncolumns, &sql);
     if (rc == 0)
-        rc = buf_puts(&sql, " VALUES (");
-    for (size_t i = 0; rc == 0 && i < ncolumns; i++)
-        rc = buf_printf(&sql, "%s$%zu", i > 0 ? ", " : "", i + 1);
-    if (rc == 0)
-        rc = buf_putc(&sql, ')');
+        rc = buf_puts(&sql, " VALUES ");
+    for (size_t r = 0; rc == 0 && r < rows; r++) {
+        rc = buf_puts(&sql, r > 0 ? ", (" : "(");
+        for (size_t i = 0; rc == 0 && i < ncolumns; i++)
+            rc = buf_printf(&sql, "%s$%zu", i > 0 ? ", " : "", r * ncolumns + i + 1);
+        if (rc == 0)
+            rc = buf_putc(&sql, ')');
+    }
     if (rc < 0) {
         store__set_errmsg(s, "loader: invalid table or column names");
         goto out;
     }
-    rc = prepare_raw(c, buf_cstr(&sql), SQLITE_PREPARE_PERSISTENT, &st);
+    rc = prepare_raw(conn_of(s), buf_cstr(&sql), SQLITE_PREPARE_PERSISTENT, out);
     if (rc < 0) {
         char msg[STORE_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", s->errmsg);
         store__set_errmsg(s, "loader: %s", msg);
-        goto out;
     }
+out:
+    buf_free(&sql);
+    return rc;
+}
+
+static void loader_free(struct sq_loader *ld)
+{
+    sqlite3_finalize(ld->one);
+    sqlite3_finalize(ld->multi);
+    free(ld->vals);
+    free(ld->off);
+    free(ld->text);
+    free(ld);
+}
+
+static int sq_loader_begin(store *s, const char *schema, const char *table,
+                           const char *const *columns, size_t ncolumns, store_loader **out)
+{
     struct sq_loader *ld = calloc(1, sizeof *ld);
     if (!ld)
         abort();
     ld->base.s = s;
-    ld->st = st;
     ld->ncolumns = ncolumns;
-    st = NULL;
+    ld->batch = LOADER_MAX_PARAMS / (ncolumns ? ncolumns : 1);
+    if (ld->batch > LOADER_ROWS)
+        ld->batch = LOADER_ROWS;
+    if (ld->batch < 1)
+        ld->batch = 1;
+    int rc = prepare_insert(s, schema, table, columns, ncolumns, 1, &ld->one);
+    if (rc == 0 && ld->batch > 1)
+        rc = prepare_insert(s, schema, table, columns, ncolumns, ld->batch, &ld->multi);
+    if (rc < 0) {
+        loader_free(ld);
+        return rc;
+    }
+    ld->vals = calloc(ld->batch * ncolumns, sizeof *ld->vals);
+    ld->off = calloc(ld->batch * ncolumns, sizeof *ld->off);
+    if (!ld->vals || !ld->off)
+        abort();
     *out = &ld->base;
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    buf_free(&sql);
+    return 0;
+}
+
+static int is_bytes(const struct store_value *v)
+{
+    return v->type == STORE_TEXT || v->type == STORE_BLOB;
+}
+
+/* Bind rows [first, first + n) of the buffer to st (from parameter 1) and run it. */
+static int insert_rows(struct sq_loader *ld, sqlite3_stmt *st, size_t first, size_t n)
+{
+    struct sq_conn *c = conn_of(ld->base.s);
+    long long row0 = (long long)(ld->base.seen - (int64_t)ld->pending + (int64_t)first + 1);
+    int rc = SQLITE_OK;
+    for (size_t k = 0; rc == SQLITE_OK && k < n * ld->ncolumns; k++) {
+        struct store_value v = ld->vals[first * ld->ncolumns + k];
+        if (is_bytes(&v))
+            v.v.s.p = ld->text + ld->off[first * ld->ncolumns + k];
+        rc = bind_value(st, (int)k + 1, &v, SQLITE_STATIC);
+        if (rc != SQLITE_OK) {
+            store__set_errmsg(&c->base, "row %lld, column %zu: %s",
+                              row0 + (long long)(k / ld->ncolumns), k % ld->ncolumns + 1,
+                              rc == SQLITE_MISUSE ? "invalid value" : sqlite3_errmsg(c->db));
+            sqlite3_reset(st);
+            return rc == SQLITE_MISUSE ? ERR_INVAL : map_rc(rc);
+        }
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        if (n == 1)
+            store__set_errmsg(&c->base, "row %lld: %s", row0, sqlite3_errmsg(c->db));
+        else
+            store__set_errmsg(&c->base, "rows %lld-%lld: %s", row0, row0 + (long long)n - 1,
+                              sqlite3_errmsg(c->db));
+        return map_rc(rc);
+    }
+    return 0;
+}
+
+static int flush_rows(struct sq_loader *ld)
+{
+    int rc = 0;
+    if (ld->pending == ld->batch && ld->multi)
+        rc = insert_rows(ld, ld->multi, 0, ld->pending);
+    else
+        for (size_t r = 0; rc == 0 && r < ld->pending; r++)
+            rc = insert_rows(ld, ld->one, r, 1);
+    ld->pending = 0;
+    ld->text_used = 0;
     return rc;
 }
 
 static int sq_loader_row(store_loader *base, const struct store_value *values)
 {
     struct sq_loader *ld = (struct sq_loader *)base;
-    struct sq_conn *c = conn_of(base->s);
-    long long row = (long long)base->seen;
-    int rc = SQLITE_OK;
-    for (size_t i = 0; rc == SQLITE_OK && i < ld->ncolumns; i++) {
-        rc = bind_value(ld->st, (int)i + 1, &values[i], SQLITE_STATIC);
-        if (rc != SQLITE_OK) {
-            store__set_errmsg(&c->base, "row %lld, column %zu: %s", row, i + 1,
-                              rc == SQLITE_MISUSE ? "invalid value" : sqlite3_errmsg(c->db));
-            sqlite3_reset(ld->st);
-            return rc == SQLITE_MISUSE ? ERR_INVAL : map_rc(rc);
+    size_t need = 0;
+    for (size_t i = 0; i < ld->ncolumns; i++) {
+        if (!is_bytes(&values[i]))
+            continue;
+        if (!values[i].v.s.p && values[i].v.s.n > 0) {
+            store__set_errmsg(base->s, "row %lld, column %zu: invalid value", (long long)base->seen,
+                              i + 1);
+            return ERR_INVAL;
         }
+        need += values[i].v.s.n;
     }
-    rc = sqlite3_step(ld->st);
-    if (rc != SQLITE_DONE) {
-        store__set_errmsg(&c->base, "row %lld: %s", row, sqlite3_errmsg(c->db));
-        sqlite3_reset(ld->st);
-        return map_rc(rc);
+    if (ld->text_used + need > ld->text_cap) {
+        size_t cap = ld->text_cap ? ld->text_cap : 1u << 16;
+        while (cap < ld->text_used + need)
+            cap *= 2;
+        char *t = realloc(ld->text, cap);
+        if (!t)
+            return ERR_NOMEM;
+        ld->text = t;
+        ld->text_cap = cap;
     }
-    sqlite3_reset(ld->st);
-    return 0;
-}
-
-static void loader_free(struct sq_loader *ld)
-{
-    sqlite3_finalize(ld->st);
-    free(ld);
+    struct store_value *row = &ld->vals[ld->pending * ld->ncolumns];
+    size_t *off = &ld->off[ld->pending * ld->ncolumns];
+    for (size_t i = 0; i < ld->ncolumns; i++) {
+        row[i] = values[i];
+        if (!is_bytes(&values[i]))
+            continue;
+        if (values[i].v.s.n)
+            memcpy(ld->text + ld->text_used, values[i].v.s.p, values[i].v.s.n);
+        off[i] = ld->text_used;
+        ld->text_used += values[i].v.s.n;
+    }
+    ld->pending++;
+    return ld->pending == ld->batch ? flush_rows(ld) : 0;
 }
 
 static int sq_loader_end(store_loader *base, int64_t *rows)
 {
+    struct sq_loader *ld = (struct sq_loader *)base;
+    int rc = flush_rows(ld);
     if (rows)
         *rows = base->rows;
-    loader_free((struct sq_loader *)base);
-    return 0;
+    loader_free(ld);
+    return rc;
 }
 
 static void sq_loader_abort(store_loader *base)
