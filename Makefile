@@ -120,9 +120,7 @@ fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
 fuzz_hawk_SRC   := $(sort $(wildcard src/auth/hawk*.c)) src/core/base64.c src/core/err.c
 fuzz_base64_SRC := src/core/base64.c src/core/err.c
-# fuzz_csv: add src/ingest/coltype.c here when the target calls coltype (see the marked
-# place in tests/fuzz/fuzz_csv.c).
-fuzz_csv_SRC    := src/ingest/csvfile.c src/core/buf.c src/core/err.c
+fuzz_csv_SRC    := src/ingest/csvfile.c src/ingest/coltype.c src/core/buf.c src/core/err.c
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)

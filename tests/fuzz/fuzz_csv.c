@@ -4,7 +4,9 @@
  * leak; every record delivered must be valid UTF-8 without NUL, each field
  * NUL-terminated, with lines and rows increasing; feeding the same input in one
  * chunk must deliver the same records; csvfile_column_names on the header must
- * give non-empty, unique identifiers of at most 63 bytes.
+ * give non-empty, unique identifiers of at most 63 bytes; every data cell goes
+ * through type inference (coltype), whose classification and conversions must
+ * agree.
  *
  * The first two bytes choose the options: byte 0 the delimiter (low 3 bits: sniff
  * , ; tab |) and the encoding (next 2 bits), byte 1 the chunk size (1..256) and
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "ingest/coltype.h"
 #include "ingest/csvfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,6 +74,29 @@ static void check_names(const struct csvfile_record *rec)
     free(names);
 }
 
+/* Type inference on every data cell: a non-NULL cell is always text; it
+ * converts to exactly the types its classification names, on both backends;
+ * the type picked from its mask is one of them. */
+static void check_types(const struct csvfile_field *f)
+{
+    if (coltype_is_null(f->p, f->n))
+        return;
+    unsigned mask = coltype_classify(f->p, f->n);
+    if (!(mask & COLTYPE_BIT(COLTYPE_TEXT)))
+        abort();
+    if (!(mask & COLTYPE_BIT(coltype_pick(mask))))
+        abort();
+    const enum store_backend_kind backends[] = {STORE_SQLITE, STORE_POSTGRESQL};
+    for (int t = 0; t < COLTYPE_COUNT; t++)
+        for (size_t b = 0; b < 2; b++) {
+            char scratch[COLTYPE_SCRATCH];
+            struct store_value v;
+            int rc = coltype_convert((enum coltype)t, backends[b], f->p, f->n, scratch, &v);
+            if ((rc == 0) != !!(mask & COLTYPE_BIT(t)))
+                abort();
+        }
+}
+
 static int on_record(void *ctx, const struct csvfile_record *rec)
 {
     struct seen *s = ctx;
@@ -88,10 +114,11 @@ static int on_record(void *ctx, const struct csvfile_record *rec)
         s->hash = (s->hash ^ 0x100) * 1099511628211ull;
     }
     s->hash = (s->hash ^ (uint64_t)rec->line) * 1099511628211ull;
-    if (rec->row == 1) {
+    if (rec->row == 1)
         check_names(rec);
-        /* coltype: per-column type inference on rec->fields goes here (rows > 1). */
-    }
+    else
+        for (size_t i = 0; i < rec->nfields; i++)
+            check_types(&rec->fields[i]);
     return 0;
 }
 
