@@ -1,16 +1,23 @@
 /*
  * ingest: see ingest.h for the contract. The shape of a load:
  *
- *   ingest_file
- *     open the file, read it once (check_pass): sha256, header -> plan,
- *       every value inferred or validated, problems collected
- *     registry: skipped? register the attempt
- *     rejected -> record and return (the database was not touched)
- *     load_pass in one transaction: create staging (or not), bulk load,
- *       swap / merge, catalog, registry "loaded", commit
+ *   ingest_file      open, hash_file (unless the sha256 is given),
+ *                    skip_if_loaded, register_attempt, load_file
+ *   load_file        the probe (read_file ... SAMPLE_BYTES with check_record:
+ *                    header -> plan, values inferred or validated); then
+ *                    load_and_settle with the sample's types (fast); on a doubt
+ *                    (1) checked_load
+ *   checked_load     read_file with check_record over the whole file; rejected
+ *                    -> record and return (the database was not touched); else
+ *                    load_and_settle with exact types
+ *   load_and_settle  load_pass in one transaction: create staging (or not),
+ *                    bulk_load (reading thread -> rowpipe -> store loader),
+ *                    swap / merge, catalog, registry "loaded", commit; then the
+ *                    outcome (loaded, a doubt, refused by the database, failed)
  *
- * Memory: one read buffer, the csvfile reader's bounded buffers, one array of
- * values per row, the problem list; nothing grows with the file.
+ * Memory: one read buffer, the csvfile reader's bounded buffers, the rowpipe's
+ * batches, one array of values per row, the problem list; nothing grows with
+ * the file.
  */
 #include "ingest/ingest.h"
 
@@ -64,6 +71,7 @@ struct plan_col {
     enum coltype type;
     unsigned mask; /* inference: types every value so far could be */
     int seen;      /* a non-NULL value was seen */
+    int unseen;    /* fast: no value in the sample, so any value is a doubt */
     int inferred;  /* type comes from the data */
     int nullable;
 };
@@ -83,8 +91,11 @@ struct load {
     struct plan_col *cols;
     size_t ncols;
     int64_t rows;
-    int header_error; /* the header itself was refused */
-    int cancelled;    /* opt->cancel stopped the load */
+    int header_error;    /* the header itself was refused */
+    int fast;            /* loading with types from a sample: any doubt -> the checked way */
+    int violation;       /* fast: a value did not fit the sampled types */
+    int producer_failed; /* pass 2: reading or converting stopped the load */
+    int cancelled;       /* opt->cancel stopped the load */
 
     /* pass 2 */
     store_loader *ld;
@@ -96,7 +107,6 @@ struct load {
 
     /* reading and progress */
     csvfile *csv;
-    EVP_MD_CTX *sha;
     int64_t bytes_total;
     enum ingest_phase phase;
     uint64_t last_progress_us;
@@ -431,23 +441,33 @@ static int check_record(void *ctx, const struct csvfile_record *rec)
 }
 
 /* The types the data settled on. */
-static void finish_inference(struct load *L)
+static void finish_inference(struct load *L, int from_sample)
 {
     for (size_t i = 0; i < L->ncols; i++) {
         struct plan_col *c = &L->cols[i];
-        if (c->inferred)
-            c->type = c->seen ? coltype_pick(c->mask) : COLTYPE_TEXT;
+        if (!c->inferred)
+            continue;
+        c->type = c->seen ? coltype_pick(c->mask) : COLTYPE_TEXT;
+        c->unseen = from_sample && !c->seen;
     }
 }
 
 /* ---- reading the file ---------------------------------------------------------------- */
 
-static int read_file(struct load *L, int fd, csvfile_record_fn fn, int hash)
+/* Feed the file from its start through a new csvfile reader calling fn.
+ * stop_after > 0: stop once that many bytes went in, returning READ_PARTIAL if
+ * the file goes on (the reader is left unfinished). Else 0 or the reader's
+ * (or fn's) error. */
+#define READ_PARTIAL 1
+static int read_file(struct load *L, int fd, csvfile_record_fn fn, int64_t stop_after)
 {
     int rc;
+    int64_t fed = 0;
     char *chunk = malloc(READ_CHUNK);
     if (!chunk)
         return ERR_NOMEM;
+    csvfile_free(L->csv);
+    L->csv = NULL;
     if ((rc = csvfile_open(&L->opt->csv, fn, L, &L->csv)) < 0)
         goto out;
     if (lseek(fd, 0, SEEK_SET) < 0) {
@@ -471,13 +491,50 @@ static int read_file(struct load *L, int fd, csvfile_record_fn fn, int hash)
             rc = ERR_UNAVAILABLE;
             goto out;
         }
-        if (hash)
-            EVP_DigestUpdate(L->sha, chunk, (size_t)n);
         if ((rc = csvfile_feed(L->csv, chunk, (size_t)n)) < 0)
             goto out;
+        fed += n;
+        if (stop_after > 0 && fed >= stop_after && fed < L->bytes_total) {
+            rc = READ_PARTIAL;
+            goto out;
+        }
     }
     rc = csvfile_finish(L->csv);
 out:
+    free(chunk);
+    return rc;
+}
+
+/* The sha256 of the whole file, as 64 hex digits. */
+static int hash_file(struct load *L, int fd, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int rc = ERR_NOMEM;
+    char *chunk = malloc(READ_CHUNK);
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    if (!chunk || !sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL))
+        goto out;
+    rc = lseek(fd, 0, SEEK_SET) < 0 ? ERR_IO : 0;
+    while (rc == 0) {
+        ssize_t n = read(fd, chunk, READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            set_message(L->res, "cannot read the file: %s", strerror(errno));
+            rc = ERR_IO;
+        }
+        if (n <= 0)
+            break;
+        EVP_DigestUpdate(sha, chunk, (size_t)n);
+    }
+    if (rc == 0) {
+        EVP_DigestFinal_ex(sha, md, &mdlen);
+        for (unsigned i = 0; i < mdlen && i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+out:
+    EVP_MD_CTX_free(sha);
     free(chunk);
     return rc;
 }
@@ -653,6 +710,15 @@ out:
     return rc;
 }
 
+/* A value that does not fit the sampled types: stop this load (the caller
+ * redoes it the checked way). */
+static int doubt(struct load *L)
+{
+    L->violation = 1;
+    csvfile_set_error(L->csv, "a value does not fit the types of the sample");
+    return ERR_CONFLICT;
+}
+
 static int load_record(void *ctx, const struct csvfile_record *rec)
 {
     struct load *L = ctx;
@@ -661,14 +727,19 @@ static int load_record(void *ctx, const struct csvfile_record *rec)
     L->rows++;
     for (size_t i = 0; i < rec->nfields; i++) {
         const struct csvfile_field *f = &rec->fields[i];
+        const struct plan_col *c = &L->cols[i];
         if (coltype_is_null(f->p, f->n)) {
+            if (!c->nullable)
+                return doubt(L);
             L->vals[i] = SV_NULL();
             continue;
         }
-        if (coltype_convert(L->cols[i].type, L->backend, f->p, f->n, L->scratch[i], &L->vals[i]) <
-            0) {
-            /* pass 1 validated every value: this is a bug, not bad input */
-            csvfile_set_error(L->csv, "value of column %s failed conversion", L->cols[i].name);
+        if (c->unseen ||
+            coltype_convert(c->type, L->backend, f->p, f->n, L->scratch[i], &L->vals[i]) < 0) {
+            if (L->fast)
+                return doubt(L);
+            /* the checked way validated every value: this is a bug, not bad input */
+            csvfile_set_error(L->csv, "value of column %s failed conversion", c->name);
             return ERR_INTERNAL;
         }
     }
@@ -685,7 +756,10 @@ static int produce_rows(void *ctx, rowpipe *p)
 {
     struct load *L = ctx;
     L->pipe = p;
-    return read_file(L, L->fd, load_record, 0);
+    int rc = read_file(L, L->fd, load_record, 0);
+    if (rc < 0)
+        L->producer_failed = 1;
+    return rc;
 }
 
 /* Pass 2's rows into table: one thread parses and converts (produce_rows),
@@ -693,6 +767,8 @@ static int produce_rows(void *ctx, rowpipe *p)
 static int bulk_load(struct load *L, int fd, const char *table)
 {
     const char **names = calloc(L->ncols, sizeof *names);
+    free(L->vals);
+    free(L->scratch);
     L->vals = calloc(L->ncols, sizeof *L->vals);
     L->scratch = calloc(L->ncols, sizeof *L->scratch);
     rowpipe *pipe = NULL;
@@ -705,8 +781,6 @@ static int bulk_load(struct load *L, int fd, const char *table)
         goto out;
     L->rows = 0;
     L->fd = fd;
-    csvfile_free(L->csv);
-    L->csv = NULL;
     size_t max_row = L->opt->csv.max_record ? L->opt->csv.max_record : CSVFILE_DEFAULT_MAX_RECORD;
     if ((rc = rowpipe_start(L->ncols, max_row + COLTYPE_SCRATCH * L->ncols, produce_rows, L,
                             &pipe)) < 0)
@@ -858,15 +932,6 @@ fail:
 
 /* ---- the registry around a load ------------------------------------------------------- */
 
-static void sha_hex(EVP_MD_CTX *sha, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(sha, md, &n);
-    for (unsigned i = 0; i < n && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -938,6 +1003,121 @@ static int prepare_load(struct load *L)
     return 0;
 }
 
+/* Bytes of the file the probe reads: the header, and for a new schema the
+ * sample whose types a fast load assumes. A file this small is checked whole. */
+#define SAMPLE_BYTES (4 << 20)
+
+/* Has the file been loaded into the dataset before? Then record the attempt
+ * as skipped (an upload) and say so. Returns 1 skipped, 0 not, <0. */
+static int skip_if_loaded(struct load *L)
+{
+    int64_t prior = 0;
+    int rc = datafiles_find_loaded(L->s, L->dataset, L->res->sha256, L->opt->datafile_id, &prior);
+    if (rc <= 0 || L->opt->force)
+        return rc < 0 ? rc : 0;
+    L->res->status = INGEST_SKIPPED;
+    set_message(L->res,
+                "already loaded into %s (datafile %lld); nothing to do (--force loads it again)",
+                L->dataset, (long long)prior);
+    if (L->opt->datafile_id > 0) {
+        L->res->datafile_id = L->opt->datafile_id;
+        rc = datafiles_finish(L->s, L->opt->datafile_id, "skipped", 0, L->res->message, NULL, NULL);
+        if (rc < 0)
+            return rc;
+    }
+    return 1;
+}
+
+/* The file is bad: record why. read_rc is the checking read's result. */
+static int reject(struct load *L, int read_rc)
+{
+    L->res->status = INGEST_REJECTED;
+    if (read_rc < 0)
+        reader_message(L);
+    else
+        problems_message(L);
+    return record_problems(L);
+}
+
+/* Pass 2 and its outcome. 0 loaded; 1 the fast load met a doubt (nothing was
+ * changed; the caller checks the whole file and loads again); <0 failed. */
+static int load_and_settle(struct load *L, int fd)
+{
+    L->violation = L->producer_failed = 0;
+    int rc = load_pass(L, fd);
+    if (rc == 0) {
+        L->res->status = INGEST_LOADED;
+        L->res->rows = L->rows;
+        return 0;
+    }
+    if (L->fast && L->producer_failed && !L->load_error && !L->cancelled)
+        return 1;
+    if (rc == ERR_CONSTRAINT || L->load_error) {
+        L->res->status = INGEST_REJECTED;
+        set_message(L->res, "the database refused the rows (%s)",
+                    L->nkey && !L->row_id ? "a duplicate or empty key value in the file"
+                                          : "a constraint was violated");
+        return datafiles_finish(L->s, L->res->datafile_id, "rejected", -1, L->res->message,
+                                L->res->message, NULL);
+    }
+    return rc;
+}
+
+/* The checked way: every value of the whole file inferred or validated first
+ * (pass 1), then the load (pass 2). */
+static int checked_load(struct load *L, int fd)
+{
+    free_plan(L);
+    L->rows = 0;
+    L->fast = 0;
+    L->header_error = 0;
+    L->res->nproblems = 0;
+    L->res->total_problems = 0;
+    L->phase = INGEST_PHASE_CHECK;
+    report_progress(L, 1);
+    int read_rc = read_file(L, fd, check_record, 0);
+    L->res->rows = L->rows;
+    if (read_rc == ERR_IO || read_rc == ERR_NOMEM || L->cancelled)
+        return read_rc;
+    if (read_rc < 0 || L->res->total_problems > 0)
+        return reject(L, read_rc);
+    finish_inference(L, 0);
+    return load_and_settle(L, fd);
+}
+
+/*
+ * The fast way, tried first: read the header and a sample (the probe); a file
+ * no bigger than the sample is thereby checked whole. Otherwise load at once
+ * with the sample's types (or the dataset's) while checking every value on the
+ * way; the first value that does not fit (or any other trouble with the file)
+ * rolls the load back and the checked way decides. So a good file is read
+ * twice (hash, load) instead of three times, and what is loaded is exactly
+ * what the checked way would load: every value fitting a type means the whole
+ * file's inference gives that same type.
+ */
+static int load_file(struct load *L, int fd)
+{
+    L->phase = INGEST_PHASE_CHECK;
+    report_progress(L, 1);
+    int probe = read_file(L, fd, check_record, SAMPLE_BYTES);
+    if (probe == ERR_IO || probe == ERR_NOMEM || L->cancelled)
+        return probe;
+    if (probe < 0 || (probe == 0 && L->res->total_problems > 0)) {
+        L->res->rows = L->rows;
+        return reject(L, probe);
+    }
+    if (probe == READ_PARTIAL && L->res->total_problems > 0)
+        return checked_load(L, fd); /* the whole report needs the whole file */
+    L->fast = probe == READ_PARTIAL;
+    finish_inference(L, L->fast);
+    int rc = load_and_settle(L, fd);
+    if (rc != 1)
+        return rc;
+    log_debug("the sample's types did not hold; checking the whole file",
+              LF_STR("dataset", L->dataset));
+    return checked_load(L, fd);
+}
+
 int ingest_file(store *s, const char *path, const char *dataset, const struct ingest_options *opt,
                 struct ingest_result *res)
 {
@@ -970,60 +1150,13 @@ int ingest_file(store *s, const char *path, const char *dataset, const struct in
         set_message(res, "cannot read the catalog");
         goto out;
     }
-    if (!(L.sha = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(L.sha, EVP_sha256(), NULL)) {
-        rc = ERR_NOMEM;
+    if (opt->sha256 && strlen(opt->sha256) == 64)
+        memcpy(res->sha256, opt->sha256, 65);
+    else if ((rc = hash_file(&L, fd, res->sha256)) < 0)
         goto out;
-    }
-    /* pass 1 */
-    L.phase = INGEST_PHASE_CHECK;
-    report_progress(&L, 1);
-    int read_rc = read_file(&L, fd, check_record, 1);
-    sha_hex(L.sha, res->sha256);
-    res->rows = L.rows;
-    if (read_rc == ERR_IO || read_rc == ERR_NOMEM || L.cancelled) {
-        rc = read_rc;
+    if ((rc = skip_if_loaded(&L)) != 0 || (rc = register_attempt(&L, path, st.st_size)) < 0)
         goto out;
-    }
-    int64_t prior = 0;
-    if ((rc = datafiles_find_loaded(s, dataset, res->sha256, opt->datafile_id, &prior)) < 0)
-        goto out;
-    if (rc == 1 && !opt->force) {
-        res->status = INGEST_SKIPPED;
-        set_message(
-            res, "already loaded into %s (datafile %lld); nothing to do (--force loads it again)",
-            dataset, (long long)prior);
-        rc = 0;
-        if (opt->datafile_id > 0) {
-            res->datafile_id = opt->datafile_id;
-            rc = datafiles_finish(s, opt->datafile_id, "skipped", 0, res->message, NULL, NULL);
-        }
-        goto out;
-    }
-    if ((rc = register_attempt(&L, path, st.st_size)) < 0)
-        goto out;
-    if (read_rc < 0 || res->total_problems > 0) {
-        res->status = INGEST_REJECTED;
-        if (read_rc < 0)
-            reader_message(&L);
-        else
-            problems_message(&L);
-        rc = record_problems(&L);
-        goto out;
-    }
-    finish_inference(&L);
-    /* pass 2 */
-    rc = load_pass(&L, fd);
-    if (rc == 0) {
-        res->status = INGEST_LOADED;
-        res->rows = L.rows;
-    } else if (rc == ERR_CONSTRAINT || L.load_error) {
-        res->status = INGEST_REJECTED;
-        set_message(res, "the database refused the rows (%s)",
-                    L.nkey && !L.row_id ? "a duplicate or empty key value in the file"
-                                        : "a constraint was violated");
-        rc =
-            datafiles_finish(s, res->datafile_id, "rejected", -1, res->message, res->message, NULL);
-    }
+    rc = load_file(&L, fd);
 out:
     if (rc < 0 && res->status == INGEST_FAILED) {
         if (!res->message[0])
@@ -1034,7 +1167,6 @@ out:
             datafiles_finish(s, res->datafile_id, "failed", -1, res->message, res->message, NULL);
     }
     csvfile_free(L.csv);
-    EVP_MD_CTX_free(L.sha);
     free(L.vals);
     free(L.scratch);
     free_plan(&L);

@@ -1,29 +1,37 @@
 /*
  * ingest: load one CSV file into a dataset, all or nothing.
  *
- * A load reads the file twice, with constant memory:
+ * A load, with constant memory:
  *
- *   pass 1 (check)  parse every record (csvfile), hash the bytes (sha256),
- *                   and either infer each column's type from every value (a
- *                   new dataset, or replace) or validate every value against
- *                   the dataset's types (append, upsert). Problems are
- *                   collected (the first INGEST_MAX_PROBLEMS with line, column,
- *                   value and expected type, plus the total). Any problem
- *                   rejects the file before the database is touched.
- *   pass 2 (load)   in one transaction: the typed rows go through the store's
- *                   bulk loader (prepared INSERT on SQLite, COPY on
- *                   PostgreSQL), then
- *                     replace / new: into a staging table that is swapped in
- *                       (the previous generation moves to the backup schema:
- *                       PostgreSQL schema "backup", SQLite table
- *                       ferry_backup__NAME; one generation kept);
- *                     append: into the live table (the transaction is what
- *                       keeps the rows invisible until they are all in);
- *                     upsert: into a staging table, then INSERT ... SELECT ...
- *                       ON CONFLICT (key) DO UPDATE;
- *                   the catalog and the datafile's state are written in the
- *                   same transaction, then it commits. A failure or a kill at
- *                   any point leaves the dataset exactly as it was.
+ *   hash      the file's sha256 (given for uploads): a file already loaded into
+ *             the dataset is skipped unless force.
+ *   probe     the header, and the first SAMPLE_BYTES (4 MiB) with every value
+ *             inferred (a new dataset, or replace) or validated (append,
+ *             upsert). A file no bigger than that is thereby checked whole.
+ *   load      in one transaction: one thread parses and converts the rows with
+ *             the sample's types (or the dataset's), another feeds them to the
+ *             store's bulk loader (prepared multi-row INSERT on SQLite, COPY on
+ *             PostgreSQL), then
+ *               replace / new: into a staging table that is swapped in (the
+ *                 previous generation moves to the backup schema: PostgreSQL
+ *                 schema "backup", SQLite table ferry_backup__NAME; one kept);
+ *               append: into the live table (the transaction is what keeps the
+ *                 rows invisible until they are all in);
+ *               upsert: into a staging table, then INSERT ... SELECT ... ON
+ *                 CONFLICT (key) DO UPDATE;
+ *             and the catalog and the datafile's state are written in the same
+ *             transaction before it commits.
+ *   checked   if a value past the sample does not fit its type (or the file
+ *             turns out bad), the load rolls back and the checked way runs:
+ *             the whole file inferred or validated first (pass 1, problems
+ *             collected: the first INGEST_MAX_PROBLEMS with line, column,
+ *             value and expected type, plus the total), then loaded (pass 2).
+ *             A file with any problem is rejected before the database is
+ *             touched. The fast way's outcome is always the checked way's: a
+ *             value fitting the sampled type everywhere means the whole file
+ *             infers that same type.
+ *
+ * A failure or a kill at any point leaves the dataset exactly as it was.
  *
  * Every mode creates the dataset when it does not exist. Loading a file whose
  * sha256 is already loaded into the dataset is skipped (INGEST_SKIPPED) unless
@@ -81,6 +89,7 @@ struct ingest_options {
     const char *source;    /* "file" | "upload" (catalog and registry) */
     const char *file_name; /* shown in the registry; default: the path's base name */
     int64_t datafile_id;   /* > 0: the registry row exists (an upload); else one is made */
+    const char *sha256;    /* the file's sha256 when known (an upload's); else computed */
     const char *owner;     /* lease owner written to the registry */
     ingest_progress_fn progress;
     void *progress_ctx;

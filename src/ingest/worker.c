@@ -204,6 +204,7 @@ static int load_claimed(ingest_worker *w, store *s, int64_t id, struct ingest_re
     o.csv.max_record = w->opt.limits.max_record;
     o.source = "upload";
     o.file_name = df->name;
+    o.sha256 = df->sha256; /* the raw store names the file by it */
     o.datafile_id = id;
     o.owner = w->owner;
     o.progress = job_progress;

@@ -210,3 +210,51 @@ test('limits from the configuration are enforced with a clear error', () => {
   assert.equal(cols.status, 1);
   assert.match(cols.stderr, /column/i);
 });
+
+// Files bigger than the sample ferry reads first (4 MiB): a load starts with the sample's
+// types and must end exactly as if every value had been checked first.
+function bigFile(dir, name, rows, lastRows) {
+  const parts = ['n,label,maybe\n'];
+  for (let i = 1; i <= rows; i++) parts.push(`${i},"label ${i} ${'z'.repeat(40)}",\n`);
+  parts.push(...lastRows);
+  return csv(dir, name, parts.join(''));
+}
+const SAMPLE_PLUS = 100000; // rows of ~60 bytes: about 6 MB, past the sample
+
+test('past the sample: a value that does not fit the sampled type widens the column', () => {
+  const { dir, url } = freshDb();
+  const f = bigFile(dir, 'a.csv', SAMPLE_PLUS, ['x12,"late",2024-01-01\n']);
+  const r = importCsv(dir, url, f, 'wide');
+  assert.equal(r.status, 0, r.stderr);
+  const d = showDataset(dir, url, 'wide');
+  assert.deepEqual(d.columns.map((c) => [c.name, c.type]),
+    [['id', 'integer'], ['n', 'text'], ['label', 'text'], ['maybe', 'date']]);
+  assert.equal(d.row_count, SAMPLE_PLUS + 1);
+  const last = sql(url, `SELECT n, maybe FROM ${isPg ? 'public' : 'main'}.wide WHERE id = ${SAMPLE_PLUS + 1}`);
+  assert.equal(last.trim(), 'x12|2024-01-01');
+});
+
+test('past the sample: a bad value in an append rejects the file with the full report', () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 's.csv', 'n,label,maybe\n0,seed,2024-01-01\n'), 'strict').status, 0);
+  const f = bigFile(dir, 'b.csv', SAMPLE_PLUS, ['oops,"bad",\n', `${SAMPLE_PLUS + 2},"ok",not-a-date\n`]);
+  const r = importCsv(dir, url, f, 'strict');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`2 problems in the file; the first: line ${SAMPLE_PLUS + 2}, column n`));
+  assert.match(r.stderr, new RegExp(`^${SAMPLE_PLUS + 3} +maybe +not-a-date +date$`, 'm'));
+  assert.equal(showDataset(dir, url, 'strict').row_count, 1);
+  assert.equal(sql(url, `SELECT count(*) FROM ${isPg ? 'public' : 'main'}.strict`).trim(), '1');
+});
+
+test('past the sample: a ragged row rejects the file; a NULL key is found', () => {
+  const { dir, url } = freshDb();
+  const r = importCsv(dir, url, bigFile(dir, 'r.csv', SAMPLE_PLUS, ['1,2\n']), 'ragged');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`row ${SAMPLE_PLUS + 2} has a different number of data points \\(2\\) than there are column headers \\(3\\)`));
+  assert.equal(showDataset(dir, url, 'ragged'), null);
+  const k = importCsv(dir, url, bigFile(dir, 'k.csv', SAMPLE_PLUS, [',"no key",\n']), 'keyed',
+    ['--primary-key', 'n']);
+  assert.equal(k.status, 1);
+  assert.match(k.stderr, new RegExp(`line ${SAMPLE_PLUS + 2}, column n: empty, but the column is a key`));
+  assert.equal(showDataset(dir, url, 'keyed'), null);
+});
