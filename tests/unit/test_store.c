@@ -322,6 +322,24 @@ Test(store, bind_and_read_every_type)
     store_close(s);
 }
 
+Test(store, new_sqlite_databases_use_16k_pages_in_wal_mode)
+{
+    store *s = open_db();
+    if (store_backend(s) != STORE_SQLITE) {
+        store_close(s);
+        return;
+    }
+    int64_t v = 0;
+    cr_assert_eq(store_query_int(s, "PRAGMA page_size", NULL, 0, &v), 1);
+    cr_assert_eq(v, 16384);
+    struct buf mode;
+    buf_init(&mode, 64);
+    cr_assert_eq(store_query_text(s, "PRAGMA journal_mode", NULL, 0, &mode), 1);
+    cr_assert_str_eq(buf_cstr(&mode), "wal");
+    buf_free(&mode);
+    store_close(s);
+}
+
 Test(store, text_with_nul_bytes_by_length)
 {
     store *s = open_db();
