@@ -72,6 +72,19 @@ int datafiles_find_loaded(store *s, const char *dataset, const char *sha256, int
                            v, 3, id);
 }
 
+int datafiles_size_loaded(store *s, const char *dataset, int64_t size, int *seen)
+{
+    struct store_value v[] = {SV_TEXT(dataset), SV_INT(size)};
+    int rc = store_query_int(s,
+                             "SELECT 1 FROM ferry_datafiles WHERE dataset = $1 AND size = $2 AND "
+                             "state = 'loaded' LIMIT 1",
+                             v, 2, NULL);
+    if (rc < 0)
+        return rc;
+    *seen = rc == 1;
+    return 0;
+}
+
 int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id)
 {
     char now[CLOCK_ISO_MAX], lease[CLOCK_ISO_MAX];

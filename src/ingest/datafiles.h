@@ -50,6 +50,10 @@ int datafiles_insert(store *s, const struct datafile_new *n, int64_t *id);
 int datafiles_find_loaded(store *s, const char *dataset, const char *sha256, int64_t exclude_id,
                           int64_t *id);
 
+/* Has a file of exactly size bytes been loaded into the dataset? *seen 1 or 0.
+ * (A file never seen at its size cannot be one already loaded.) */
+int datafiles_size_loaded(store *s, const char *dataset, int64_t size, int *seen);
+
 /* Claim the oldest claimable upload (received, or loading with an expired lease)
  * for owner: state -> loading, lease = now + lease_ms. Returns 1 and *id, 0 if
  * there is none, <0. Safe with several processes on one PostgreSQL. */

@@ -1,8 +1,10 @@
 /*
  * ingest: see ingest.h for the contract. The shape of a load:
  *
- *   ingest_file      open, hash_file (unless the sha256 is given),
- *                    skip_if_loaded, register_attempt, load_file
+ *   ingest_file      open; the sha256: given (uploads), taken on the way by the
+ *                    load's read (no file of this size was loaded before), or
+ *                    hash_file then skip_if_loaded; load_file; the registry
+ *                    row is written with the outcome (record_outcome)
  *   load_file        the probe (read_file ... SAMPLE_BYTES with check_record:
  *                    header -> plan, values inferred or validated); then
  *                    load_and_settle with the sample's types (fast); on a doubt
@@ -95,7 +97,13 @@ struct load {
     int fast;            /* loading with types from a sample: any doubt -> the checked way */
     int violation;       /* fast: a value did not fit the sampled types */
     int producer_failed; /* pass 2: reading or converting stopped the load */
-    int cancelled;       /* opt->cancel stopped the load */
+    /* The sha256 is taken on the way by the next whole read of the file (see
+     * ingest_file): set while it is still to be taken. */
+    int hash_pending;
+    EVP_MD_CTX *sha;
+    const char *path;
+    int64_t size;
+    int cancelled; /* opt->cancel stopped the load */
 
     /* pass 2 */
     store_loader *ld;
@@ -454,6 +462,15 @@ static void finish_inference(struct load *L, int from_sample)
 
 /* ---- reading the file ---------------------------------------------------------------- */
 
+static void digest_hex(EVP_MD_CTX *sha, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(sha, md, &n);
+    for (unsigned i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* Feed the file from its start through a new csvfile reader calling fn.
  * stop_after > 0: stop once that many bytes went in, returning READ_PARTIAL if
  * the file goes on (the reader is left unfinished). Else 0 or the reader's
@@ -468,9 +485,10 @@ static int read_file(struct load *L, int fd, csvfile_record_fn fn, int64_t stop_
         return ERR_NOMEM;
     csvfile_free(L->csv);
     L->csv = NULL;
+    int hash = L->hash_pending && stop_after == 0;
     if ((rc = csvfile_open(&L->opt->csv, fn, L, &L->csv)) < 0)
         goto out;
-    if (lseek(fd, 0, SEEK_SET) < 0) {
+    if (lseek(fd, 0, SEEK_SET) < 0 || (hash && !EVP_DigestInit_ex(L->sha, EVP_sha256(), NULL))) {
         rc = ERR_IO;
         goto out;
     }
@@ -483,8 +501,15 @@ static int read_file(struct load *L, int fd, csvfile_record_fn fn, int64_t stop_
             rc = ERR_IO;
             goto out;
         }
-        if (n == 0)
+        if (n == 0) {
+            if (hash) { /* every byte went through: the hash is the file's */
+                digest_hex(L->sha, L->res->sha256);
+                L->hash_pending = 0;
+            }
             break;
+        }
+        if (hash)
+            EVP_DigestUpdate(L->sha, chunk, (size_t)n);
         if (L->opt->cancel && atomic_load(L->opt->cancel)) {
             set_message(L->res, "interrupted: the server is shutting down");
             L->cancelled = 1;
@@ -508,8 +533,6 @@ out:
 /* The sha256 of the whole file, as 64 hex digits. */
 static int hash_file(struct load *L, int fd, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     int rc = ERR_NOMEM;
     char *chunk = malloc(READ_CHUNK);
     EVP_MD_CTX *sha = EVP_MD_CTX_new();
@@ -528,11 +551,8 @@ static int hash_file(struct load *L, int fd, char out[65])
             break;
         EVP_DigestUpdate(sha, chunk, (size_t)n);
     }
-    if (rc == 0) {
-        EVP_DigestFinal_ex(sha, md, &mdlen);
-        for (unsigned i = 0; i < mdlen && i < 32; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
-    }
+    if (rc == 0)
+        digest_hex(sha, out);
 out:
     EVP_MD_CTX_free(sha);
     free(chunk);
@@ -874,20 +894,28 @@ static void loaded_message(struct load *L, int64_t total)
                 (long long)total, total == 1 ? "" : "s");
 }
 
+static int record_outcome(struct load *L, int fd, const char *state, int64_t rows,
+                          const char *error, const char *errors);
+
 /* The whole of pass 2, in one transaction. */
 static int load_pass(struct load *L, int fd)
 {
     char staging[STORE_IDENT_MAX + 1];
     int64_t total = 0;
     int rc;
-    snprintf(staging, sizeof staging, "%s%lld", STAGE_PREFIX, (long long)L->res->datafile_id);
+    if (L->res->datafile_id > 0)
+        snprintf(staging, sizeof staging, "%s%lld", STAGE_PREFIX, (long long)L->res->datafile_id);
+    else
+        snprintf(staging, sizeof staging, "%sp%d_%lld", STAGE_PREFIX, (int)getpid(),
+                 (long long)(clock_now_ms() % 1000000000));
     L->phase = INGEST_PHASE_LOAD;
     report_progress(L, 1);
     if ((rc = store_begin(L->s)) < 0)
         return rc;
-    /* Hold the registry row: on PostgreSQL a worker racing for it waits for us. */
+    /* Hold an upload's registry row: on PostgreSQL a worker racing for it waits. */
     struct store_value v[] = {SV_INT(L->res->datafile_id)};
-    if ((rc = store_execv(L->s, "UPDATE ferry_datafiles SET info = 'loading rows' WHERE id = $1", v,
+    if (L->res->datafile_id > 0 &&
+        (rc = store_execv(L->s, "UPDATE ferry_datafiles SET info = 'loading rows' WHERE id = $1", v,
                           1, NULL)) < 0)
         goto fail;
     if (L->fresh) {
@@ -917,8 +945,7 @@ static int load_pass(struct load *L, int fd)
     }
     loaded_message(L, total);
     if ((rc = save_catalog(L, total)) < 0 ||
-        (rc = datafiles_finish(L->s, L->res->datafile_id, "loaded", L->rows, L->res->message, NULL,
-                               NULL)) < 0 ||
+        (rc = record_outcome(L, fd, "loaded", L->rows, NULL, NULL)) < 0 ||
         (rc = store_commit(L->s)) < 0)
         goto fail;
     return 0;
@@ -938,24 +965,37 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static int register_attempt(struct load *L, const char *path, int64_t size)
+/*
+ * The registry row of this load, written when the outcome is known: an
+ * upload's row (it exists: received, then claimed) is finished; a CLI import's
+ * row is made now, in the load's own transaction when it loaded. A row needs
+ * the file's sha256: if no whole read has taken it yet, the file is hashed.
+ */
+static int record_outcome(struct load *L, int fd, const char *state, int64_t rows,
+                          const char *error, const char *errors)
 {
-    if (L->opt->datafile_id > 0) {
-        L->res->datafile_id = L->opt->datafile_id;
-        return 0;
+    int rc;
+    if (L->res->datafile_id <= 0) {
+        if (L->hash_pending) {
+            if ((rc = hash_file(L, fd, L->res->sha256)) < 0)
+                return rc;
+            L->hash_pending = 0;
+        }
+        struct datafile_new n = {
+            .dataset = L->dataset,
+            .name = L->opt->file_name ? L->opt->file_name : base_name(L->path),
+            .sha256 = L->res->sha256,
+            .source = L->opt->source ? L->opt->source : "file",
+            .mode = ingest_mode_name(L->opt->mode),
+            .state = "loading",
+            .size = L->size,
+            .lease_owner = L->opt->owner ? L->opt->owner : "cli",
+            .lease_ms = LEASE_MS,
+        };
+        if ((rc = datafiles_insert(L->s, &n, &L->res->datafile_id)) < 0)
+            return rc;
     }
-    struct datafile_new n = {
-        .dataset = L->dataset,
-        .name = L->opt->file_name ? L->opt->file_name : base_name(path),
-        .sha256 = L->res->sha256,
-        .source = L->opt->source ? L->opt->source : "file",
-        .mode = ingest_mode_name(L->opt->mode),
-        .state = "loading",
-        .size = size,
-        .lease_owner = L->opt->owner ? L->opt->owner : "cli",
-        .lease_ms = LEASE_MS,
-    };
-    return datafiles_insert(L->s, &n, &L->res->datafile_id);
+    return datafiles_finish(L->s, L->res->datafile_id, state, rows, L->res->message, error, errors);
 }
 
 static int record_problems(struct load *L)
@@ -967,8 +1007,7 @@ static int record_problems(struct load *L)
     ingest_problems_json(L->res, &w);
     int rc = json_finish(&w);
     if (rc == 0)
-        rc = datafiles_finish(L->s, L->res->datafile_id, "rejected", -1, L->res->message,
-                              L->res->message, buf_cstr(&doc));
+        rc = record_outcome(L, L->fd, "rejected", -1, L->res->message, buf_cstr(&doc));
     buf_free(&doc);
     return rc;
 }
@@ -1057,8 +1096,7 @@ static int load_and_settle(struct load *L, int fd)
         set_message(L->res, "the database refused the rows (%s)",
                     L->nkey && !L->row_id ? "a duplicate or empty key value in the file"
                                           : "a constraint was violated");
-        return datafiles_finish(L->s, L->res->datafile_id, "rejected", -1, L->res->message,
-                                L->res->message, NULL);
+        return record_outcome(L, fd, "rejected", -1, L->res->message, NULL);
     }
     return rc;
 }
@@ -1145,16 +1183,32 @@ int ingest_file(store *s, const char *path, const char *dataset, const struct in
         goto out;
     }
     L.bytes_total = st.st_size;
+    L.fd = fd;
+    L.path = path;
+    L.size = st.st_size;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if ((rc = prepare_load(&L)) < 0) {
         set_message(res, "cannot read the catalog");
         goto out;
     }
+    L.res->datafile_id = opt->datafile_id > 0 ? opt->datafile_id : 0;
+    if (!(L.sha = EVP_MD_CTX_new())) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    /* The sha256: an upload's is known. Otherwise, when no file of this size
+     * was loaded into the dataset, this one cannot have been: the hash is taken
+     * on the way by the load's own read. Else it is needed first. */
+    int seen = 0;
     if (opt->sha256 && strlen(opt->sha256) == 64)
         memcpy(res->sha256, opt->sha256, 65);
+    else if ((rc = datafiles_size_loaded(s, dataset, st.st_size, &seen)) < 0)
+        goto out;
+    else if (!seen)
+        L.hash_pending = 1;
     else if ((rc = hash_file(&L, fd, res->sha256)) < 0)
         goto out;
-    if ((rc = skip_if_loaded(&L)) != 0 || (rc = register_attempt(&L, path, st.st_size)) < 0)
+    if (!L.hash_pending && (rc = skip_if_loaded(&L)) != 0)
         goto out;
     rc = load_file(&L, fd);
 out:
@@ -1163,10 +1217,11 @@ out:
             set_message(res, "internal error: %s", err_str(rc));
         log_error("load failed", LF_STR("dataset", dataset), LF_STR("error", err_name(rc)),
                   LF_STR("store", store_errmsg(s)));
-        if (res->datafile_id > 0 && !L.cancelled)
-            datafiles_finish(s, res->datafile_id, "failed", -1, res->message, res->message, NULL);
+        if (!L.cancelled && L.path && L.sha)
+            record_outcome(&L, fd, "failed", -1, res->message, NULL);
     }
     csvfile_free(L.csv);
+    EVP_MD_CTX_free(L.sha);
     free(L.vals);
     free(L.scratch);
     free_plan(&L);

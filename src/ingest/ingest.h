@@ -3,8 +3,12 @@
  *
  * A load, with constant memory:
  *
- *   hash      the file's sha256 (given for uploads): a file already loaded into
- *             the dataset is skipped unless force.
+ *   hash      the file's sha256: given for uploads; when a file of the same size
+ *             was loaded into the dataset before, computed first, and a file
+ *             already loaded is skipped unless force; otherwise (it cannot be
+ *             one already loaded) taken on the way by the load's own read.
+ *             The registry row (CLI imports) is written with the outcome, in
+ *             the load's transaction when it loaded.
  *   probe     the header, and the first SAMPLE_BYTES (4 MiB) with every value
  *             inferred (a new dataset, or replace) or validated (append,
  *             upsert). A file no bigger than that is thereby checked whole.

@@ -136,6 +136,14 @@ test('the same file twice is a no-op that says so, unless --force', () => {
   assert.match(reg, /^1\|a\.csv\|13\|loaded\|2\|append\|file$/m);
   const sha = sql(url, 'SELECT DISTINCT sha256 FROM ferry_datafiles').trim();
   assert.match(sha, /^[0-9a-f]{64}$/);
+  // A different file of the same size is not the same file.
+  const twin = importCsv(dir, url, csv(dir, 'b.csv', 'name\nAnn\nBox\n'), 'p');
+  assert.equal(twin.status, 0, twin.stderr);
+  assert.match(twin.stdout, /^loaded 2 rows into p/);
+  const shas = sql(url, "SELECT sha256 FROM ferry_datafiles WHERE state = 'loaded' ORDER BY id").trim().split('\n');
+  assert.equal(shas.length, 3);
+  assert.equal(shas[0], sha);
+  assert.notEqual(shas[2], sha);
   // Another dataset is another registry: the file loads there.
   assert.match(importCsv(dir, url, f, 'q').stdout, /^loaded 2 rows into q/);
 });
