@@ -629,32 +629,32 @@ out:
     return rc;
 }
 
-static int drop_table(struct load *L, const char *schema, const char *table)
+/* Run "<verb> schema.table[<then> ident]": the table statements of a swap. */
+static int exec_on_table(struct load *L, const char *verb, const char *schema, const char *table,
+                         const char *then, const char *ident)
 {
     struct buf sql;
     buf_init(&sql, 512);
-    buf_puts(&sql, "DROP TABLE IF EXISTS ");
+    buf_puts(&sql, verb);
     int rc = store_quote_qualified(L->s, schema, table, &sql);
+    if (rc == 0 && then) {
+        buf_puts(&sql, then);
+        rc = append_ident(&sql, ident);
+    }
     if (rc == 0)
         rc = exec_buf(L->s, &sql);
     buf_free(&sql);
     return rc;
 }
 
+static int drop_table(struct load *L, const char *schema, const char *table)
+{
+    return exec_on_table(L, "DROP TABLE IF EXISTS ", schema, table, NULL, NULL);
+}
+
 static int rename_table(struct load *L, const char *from, const char *to)
 {
-    struct buf sql;
-    buf_init(&sql, 512);
-    buf_puts(&sql, "ALTER TABLE ");
-    int rc = store_quote_qualified(L->s, NULL, from, &sql);
-    if (rc == 0) {
-        buf_puts(&sql, " RENAME TO ");
-        rc = append_ident(&sql, to);
-    }
-    if (rc == 0)
-        rc = exec_buf(L->s, &sql);
-    buf_free(&sql);
-    return rc;
+    return exec_on_table(L, "ALTER TABLE ", NULL, from, " RENAME TO ", to);
 }
 
 /* The live table becomes the backup generation (the previous backup goes). */
@@ -670,18 +670,7 @@ static int move_to_backup(struct load *L)
     }
     if ((rc = drop_table(L, PG_BACKUP_SCHEMA, L->dataset)) < 0)
         return rc;
-    struct buf sql;
-    buf_init(&sql, 512);
-    buf_puts(&sql, "ALTER TABLE ");
-    rc = store_quote_qualified(L->s, NULL, L->dataset, &sql);
-    if (rc == 0) {
-        buf_puts(&sql, " SET SCHEMA ");
-        rc = append_ident(&sql, PG_BACKUP_SCHEMA);
-    }
-    if (rc == 0)
-        rc = exec_buf(L->s, &sql);
-    buf_free(&sql);
-    return rc;
+    return exec_on_table(L, "ALTER TABLE ", NULL, L->dataset, " SET SCHEMA ", PG_BACKUP_SCHEMA);
 }
 
 /* INSERT INTO live (cols) SELECT cols FROM staging ON CONFLICT (key) DO UPDATE. */
