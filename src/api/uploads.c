@@ -33,8 +33,9 @@
 #include "ingest/rawstore.h"
 #include "ingest/worker.h"
 
-#define OPTION_MAX    4096
-#define FILENAME_MAX_ 255
+#define OPTION_MAX            4096
+#define FILENAME_MAX_         255
+#define REGISTER_BUSY_RETRIES 11
 
 struct upload {
     rawstore_writer *file;
@@ -284,6 +285,10 @@ static int reply_upload(http_req *r, store *s, int64_t id, int status, int envel
     int rc = datafiles_get(s, id, &d);
     if (rc < 0)
         return rc;
+    if (strcmp(d->source, "upload") != 0) { /* CLI imports are not uploads */
+        datafile_free(d);
+        return ERR_NOTFOUND;
+    }
     overlay_live(api, d);
     struct buf b;
     buf_init(&b, 1u << 20);
@@ -323,7 +328,13 @@ void uploads_create(http_req *r)
     }
     int64_t id = 0;
     int status = 202;
-    if (register_upload(s, r, sha, size, &id) < 0) {
+    /* On SQLite a running load holds the database for its whole transaction:
+     * the upload is stored already, so wait for it (each try waits
+     * database.busy_timeout_ms) rather than fail it. */
+    int reg = register_upload(s, r, sha, size, &id);
+    for (int i = 0; reg == ERR_BUSY && i < REGISTER_BUSY_RETRIES; i++)
+        reg = register_upload(s, r, sha, size, &id);
+    if (reg < 0) {
         http_reply_error(r, ERR_STORE, NULL);
         goto out;
     }

@@ -138,11 +138,13 @@ int datafiles_claim_id(store *s, int64_t id, const char *owner, int64_t lease_ms
 int datafiles_release(store *s, int64_t id)
 {
     struct store_value v[] = {SV_INT(id)};
-    return store_execv(s,
-                       "UPDATE ferry_datafiles SET state = 'received', lease_owner = NULL, "
-                       "lease_expires_at = NULL, progress = 0, info = 'waiting to be loaded' "
-                       "WHERE id = $1 AND state = 'loading'",
-                       v, 1, NULL);
+    int64_t changed = 0;
+    int rc = store_execv(s,
+                         "UPDATE ferry_datafiles SET state = 'received', lease_owner = NULL, "
+                         "lease_expires_at = NULL, progress = 0, info = 'waiting to be loaded' "
+                         "WHERE id = $1 AND state = 'loading'",
+                         v, 1, &changed);
+    return rc < 0 ? rc : changed == 1;
 }
 
 int datafiles_fail_abandoned(store *s, int64_t *n)
@@ -159,16 +161,17 @@ int datafiles_fail_abandoned(store *s, int64_t *n)
                        v, 1, n);
 }
 
-int datafiles_progress(store *s, int64_t id, int progress, const char *info, int64_t lease_ms)
+int datafiles_progress(store *s, int64_t id, const char *owner, int progress, const char *info,
+                       int64_t lease_ms)
 {
     char lease[CLOCK_ISO_MAX];
     iso_in(lease_ms, lease);
     struct store_value v[] = {SV_INT(progress), SV_TEXT(info ? info : ""), SV_TEXT(lease),
-                              SV_INT(id)};
+                              SV_INT(id), SV_TEXT(owner)};
     return store_execv(s,
                        "UPDATE ferry_datafiles SET progress = $1, info = $2, lease_expires_at = $3 "
-                       "WHERE id = $4",
-                       v, 4, NULL);
+                       "WHERE id = $4 AND lease_owner = $5 AND state = 'loading'",
+                       v, 5, NULL);
 }
 
 int datafiles_finish(store *s, int64_t id, const char *state, int64_t rows, const char *info,

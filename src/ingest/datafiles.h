@@ -63,15 +63,19 @@ int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id);
  * it is done), <0. */
 int datafiles_claim_id(store *s, int64_t id, const char *owner, int64_t lease_ms);
 
-/* Put a loading row back in the queue (its load was interrupted on purpose). */
+/* Put a loading row back in the queue (its load was interrupted on purpose).
+ * Returns 1 if it went back, 0 if it was not loading, <0. */
 int datafiles_release(store *s, int64_t id);
 
 /* CLI imports (source file) whose lease ran out died with their process: mark
  * them failed. *n (may be NULL) receives how many. */
 int datafiles_fail_abandoned(store *s, int64_t *n);
 
-/* Record progress (0-100) and a line of info, and extend the lease. */
-int datafiles_progress(store *s, int64_t id, int progress, const char *info, int64_t lease_ms);
+/* Record progress (0-100) and a line of info, and extend the lease, if the
+ * row is still loading under owner's lease (a worker that lost it changes
+ * nothing). */
+int datafiles_progress(store *s, int64_t id, const char *owner, int progress, const char *info,
+                       int64_t lease_ms);
 
 /* End a load: state loaded|rejected|failed|skipped, rows (or -1), error (one
  * line, or NULL) and errors (JSON, or NULL). progress becomes 100. */

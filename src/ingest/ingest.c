@@ -97,6 +97,8 @@ struct load {
     int fast;            /* loading with types from a sample: any doubt -> the checked way */
     int violation;       /* fast: a value did not fit the sampled types */
     int producer_failed; /* pass 2: reading or converting stopped the load */
+    int lost_lease;      /* an upload's lease went to another worker: record nothing */
+    int64_t prior;       /* the datafile that loaded this same file before */
     /* The sha256 is taken on the way by the next whole read of the file (see
      * ingest_file): set while it is still to be taken. */
     int hash_pending;
@@ -886,6 +888,97 @@ static void loaded_message(struct load *L, int64_t total)
 static int record_outcome(struct load *L, int fd, const char *state, int64_t rows,
                           const char *error, const char *errors);
 
+/* Outcomes of load_pass besides 0 and errors (it has rolled back): */
+#define LOAD_REPEAT 2 /* the same file was loaded into the dataset meanwhile */
+#define LOAD_STALE  3 /* the dataset changed since the load was planned */
+
+static int same_shape(const struct catalog_dataset *a, const struct catalog_dataset *b)
+{
+    if (!a || !b)
+        return !a && !b;
+    if (a->ncols != b->ncols || a->nkey != b->nkey)
+        return 0;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (strcmp(a->cols[i].name, b->cols[i].name) != 0 || a->cols[i].type != b->cols[i].type ||
+            a->cols[i].nullable != b->cols[i].nullable ||
+            a->cols[i].generated != b->cols[i].generated)
+            return 0;
+    for (size_t i = 0; i < a->nkey; i++)
+        if (strcmp(a->key[i], b->key[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * First thing in the load's transaction: one load at a time per dataset (SQLite:
+ * BEGIN IMMEDIATE already holds the database; PostgreSQL: a transaction-scoped
+ * advisory lock on the dataset's name), an upload's registry row still ours
+ * (its lease: a worker that lost it stops here), and the catalog read again
+ * under the lock: a dataset that changed shape since the plan means planning
+ * again (LOAD_STALE); its row count is the current one.
+ */
+static int begin_dataset_change(struct load *L)
+{
+    int rc;
+    if (L->backend == STORE_POSTGRESQL) {
+        struct store_value v[] = {SV_TEXT(L->dataset)};
+        if ((rc = store_execv(
+                 L->s, "SELECT pg_advisory_xact_lock(hashtext('ferry.dataset.' || $1::text))", v, 1,
+                 NULL)) < 0)
+            return rc;
+    }
+    if (L->res->datafile_id > 0 && L->opt->owner) {
+        char lease[CLOCK_ISO_MAX];
+        clock_iso(clock_now_ms() + LEASE_MS, lease);
+        struct store_value v[] = {SV_INT(L->res->datafile_id), SV_TEXT(L->opt->owner),
+                                  SV_TEXT(lease)};
+        int64_t changed = 0;
+        if ((rc = store_execv(L->s,
+                              "UPDATE ferry_datafiles SET info = 'loading rows', "
+                              "lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND "
+                              "state = 'loading'",
+                              v, 3, &changed)) < 0)
+            return rc;
+        if (changed != 1) {
+            L->lost_lease = 1;
+            set_message(L->res, "another worker has taken this upload over");
+            return ERR_CONFLICT;
+        }
+    }
+    struct catalog_dataset *now = NULL;
+    rc = catalog_get(L->s, L->dataset, &now);
+    if (rc < 0 && rc != ERR_NOTFOUND)
+        return rc;
+    int same = same_shape(L->existing, now);
+    if (same && now) {
+        catalog_dataset_free(L->existing);
+        L->existing = now;
+        return 0;
+    }
+    catalog_dataset_free(now);
+    return same ? 0 : LOAD_STALE;
+}
+
+/* Last thing before the commit: was this very file loaded into the dataset
+ * meanwhile (a concurrent load of the same file)? Then this load is a repeat. */
+static int loaded_before(struct load *L, int fd)
+{
+    int64_t prior = 0;
+    int rc;
+    if (L->opt->force)
+        return 0;
+    if (L->hash_pending) {
+        if ((rc = hash_file(L, fd, L->res->sha256)) < 0)
+            return rc;
+        L->hash_pending = 0;
+    }
+    rc = datafiles_find_loaded(L->s, L->dataset, L->res->sha256, L->res->datafile_id, &prior);
+    if (rc <= 0)
+        return rc;
+    L->prior = prior;
+    return LOAD_REPEAT;
+}
+
 /* The whole of pass 2, in one transaction. */
 static int load_pass(struct load *L, int fd)
 {
@@ -901,11 +994,7 @@ static int load_pass(struct load *L, int fd)
     report_progress(L, 1);
     if ((rc = store_begin(L->s)) < 0)
         return rc;
-    /* Hold an upload's registry row: on PostgreSQL a worker racing for it waits. */
-    struct store_value v[] = {SV_INT(L->res->datafile_id)};
-    if (L->res->datafile_id > 0 &&
-        (rc = store_execv(L->s, "UPDATE ferry_datafiles SET info = 'loading rows' WHERE id = $1", v,
-                          1, NULL)) < 0)
+    if ((rc = begin_dataset_change(L)) != 0)
         goto fail;
     if (L->fresh) {
         if ((rc = create_table(L, staging, 1)) < 0 || (rc = bulk_load(L, fd, staging)) < 0)
@@ -922,9 +1011,11 @@ static int load_pass(struct load *L, int fd)
             goto fail;
         L->phase = INGEST_PHASE_COMMIT;
         report_progress(L, 1);
-        total = L->existing->row_count + L->rows;
+        total = L->existing->row_count + L->rows; /* read under the lock */
     } else {
-        if ((rc = create_table(L, staging, 0)) < 0 || (rc = bulk_load(L, fd, staging)) < 0)
+        /* keyed like the dataset: a key twice in the file is refused alike on
+         * both backends (not left to ON CONFLICT's backend-specific answer) */
+        if ((rc = create_table(L, staging, 1)) < 0 || (rc = bulk_load(L, fd, staging)) < 0)
             goto fail;
         L->phase = INGEST_PHASE_COMMIT;
         report_progress(L, 1);
@@ -932,6 +1023,8 @@ static int load_pass(struct load *L, int fd)
             (rc = row_count(L, &total)) < 0)
             goto fail;
     }
+    if ((rc = loaded_before(L, fd)) != 0)
+        goto fail;
     loaded_message(L, total);
     if ((rc = save_catalog(L, total)) < 0 ||
         (rc = record_outcome(L, fd, "loaded", L->rows, NULL, NULL)) < 0 ||
@@ -1037,23 +1130,23 @@ static int prepare_load(struct load *L)
 
 /* Has the file been loaded into the dataset before? Then record the attempt
  * as skipped (an upload) and say so. Returns 1 skipped, 0 not, <0. */
+static int record_skipped(struct load *L, int64_t prior)
+{
+    L->res->status = INGEST_SKIPPED;
+    set_message(L->res,
+                "already loaded into %s (datafile %lld); nothing to do (--force loads it again)",
+                L->dataset, (long long)prior);
+    return record_outcome(L, L->fd, "skipped", 0, NULL, NULL);
+}
+
 static int skip_if_loaded(struct load *L)
 {
     int64_t prior = 0;
     int rc = datafiles_find_loaded(L->s, L->dataset, L->res->sha256, L->opt->datafile_id, &prior);
     if (rc <= 0 || L->opt->force)
         return rc < 0 ? rc : 0;
-    L->res->status = INGEST_SKIPPED;
-    set_message(L->res,
-                "already loaded into %s (datafile %lld); nothing to do (--force loads it again)",
-                L->dataset, (long long)prior);
-    if (L->opt->datafile_id > 0) {
-        L->res->datafile_id = L->opt->datafile_id;
-        rc = datafiles_finish(L->s, L->opt->datafile_id, "skipped", 0, L->res->message, NULL, NULL);
-        if (rc < 0)
-            return rc;
-    }
-    return 1;
+    rc = record_skipped(L, prior);
+    return rc < 0 ? rc : 1;
 }
 
 /* The file is bad: record why. read_rc is the checking read's result. */
@@ -1078,16 +1171,23 @@ static int load_and_settle(struct load *L, int fd)
         L->res->rows = L->rows;
         return 0;
     }
-    if (L->fast && L->producer_failed && !L->load_error && !L->cancelled)
+    if (rc == LOAD_STALE)
+        return rc;
+    if (rc == LOAD_REPEAT)
+        return record_skipped(L, L->prior);
+    /* A fast load that met a doubt, or that the database refused: the checked
+     * way decides (it reports the file's problems first, if it has any). */
+    if (L->fast && !L->cancelled &&
+        ((L->producer_failed && !L->load_error) || rc == ERR_CONSTRAINT))
         return 1;
-    if (rc == ERR_CONSTRAINT || L->load_error) {
+    if (rc == ERR_CONSTRAINT) {
         L->res->status = INGEST_REJECTED;
         set_message(L->res, "the database refused the rows (%s)",
                     L->nkey && !L->row_id ? "a duplicate or empty key value in the file"
                                           : "a constraint was violated");
         return record_outcome(L, fd, "rejected", -1, L->res->message, NULL);
     }
-    return rc;
+    return rc; /* failed: a disk, the connection, ... (recorded by ingest_file) */
 }
 
 /* The checked way: every value of the whole file inferred or validated first
@@ -1145,13 +1245,39 @@ static int load_file(struct load *L, int fd)
     return checked_load(L, fd);
 }
 
+/* Plan and load; a dataset that changed shape under the load is planned
+ * again (a few times: each retry means another load committed meanwhile). */
+static int plan_and_load(struct load *L, int fd)
+{
+    int rc = LOAD_STALE;
+    for (int attempt = 0; attempt < 5 && rc == LOAD_STALE; attempt++) {
+        free_plan(L);
+        catalog_dataset_free(L->existing);
+        L->existing = NULL;
+        L->rows = 0;
+        L->res->nproblems = 0;
+        L->res->total_problems = 0;
+        if ((rc = prepare_load(L)) < 0) {
+            set_message(L->res, "cannot read the catalog");
+            return rc;
+        }
+        rc = load_file(L, fd);
+    }
+    if (rc == LOAD_STALE) {
+        set_message(L->res, "dataset %s kept changing while this file was loading", L->dataset);
+        return ERR_CONFLICT;
+    }
+    return rc;
+}
+
 int ingest_file(store *s, const char *path, const char *dataset, const struct ingest_options *opt,
                 struct ingest_result *res)
 {
-    struct load L = {.s = s, .dataset = dataset, .opt = opt, .res = res};
+    struct load L = {.s = s, .dataset = dataset, .opt = opt, .res = res, .path = path, .fd = -1};
     int fd = -1, rc;
     memset(res, 0, sizeof *res);
     res->status = INGEST_FAILED;
+    res->datafile_id = opt->datafile_id > 0 ? opt->datafile_id : 0;
     L.backend = store_backend(s);
     if (!catalog_name_valid(dataset)) {
         set_message(res,
@@ -1161,9 +1287,14 @@ int ingest_file(store *s, const char *path, const char *dataset, const struct in
         res->status = INGEST_REJECTED;
         return 0;
     }
+    if (!(L.sha = EVP_MD_CTX_new())) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         set_message(res, "cannot open %s: %s", path, strerror(errno));
-        return ERR_IO;
+        rc = ERR_IO;
+        goto out;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -1173,21 +1304,12 @@ int ingest_file(store *s, const char *path, const char *dataset, const struct in
     }
     L.bytes_total = st.st_size;
     L.fd = fd;
-    L.path = path;
     L.size = st.st_size;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    if ((rc = prepare_load(&L)) < 0) {
-        set_message(res, "cannot read the catalog");
-        goto out;
-    }
-    L.res->datafile_id = opt->datafile_id > 0 ? opt->datafile_id : 0;
-    if (!(L.sha = EVP_MD_CTX_new())) {
-        rc = ERR_NOMEM;
-        goto out;
-    }
     /* The sha256: an upload's is known. Otherwise, when no file of this size
      * was loaded into the dataset, this one cannot have been: the hash is taken
-     * on the way by the load's own read. Else it is needed first. */
+     * on the way by the load's own read (and checked again before the commit).
+     * Else it is needed first. */
     int seen = 0;
     if (opt->sha256 && strlen(opt->sha256) == 64)
         memcpy(res->sha256, opt->sha256, 65);
@@ -1199,16 +1321,18 @@ int ingest_file(store *s, const char *path, const char *dataset, const struct in
         goto out;
     if (!L.hash_pending && (rc = skip_if_loaded(&L)) != 0)
         goto out;
-    rc = load_file(&L, fd);
+    rc = plan_and_load(&L, fd);
 out:
     if (rc < 0 && res->status == INGEST_FAILED) {
         if (!res->message[0])
             set_message(res, "internal error: %s", err_str(rc));
         log_error("load failed", LF_STR("dataset", dataset), LF_STR("error", err_name(rc)),
-                  LF_STR("store", store_errmsg(s)));
-        if (!L.cancelled && L.path && L.sha)
+                  LF_STR("message", res->message), LF_STR("store", store_errmsg(s)));
+        /* A CLI import that cannot read its file has nothing to record. */
+        if (!L.cancelled && !L.lost_lease && (res->datafile_id > 0 || L.fd >= 0))
             record_outcome(&L, fd, "failed", -1, res->message, NULL);
     }
+    res->abandoned = L.cancelled || L.lost_lease;
     csvfile_free(L.csv);
     EVP_MD_CTX_free(L.sha);
     free(L.vals);

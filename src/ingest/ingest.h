@@ -123,6 +123,8 @@ struct ingest_result {
     int64_t total_rows; /* rows in the dataset afterwards */
     int created;        /* the load created the dataset */
     char sha256[65];
+    int abandoned;     /* nothing was recorded: the load was interrupted (cancel), or an
+                        * upload's lease went to another worker */
     char message[512]; /* one line: what happened (every status) */
     size_t nproblems;  /* problems[] used */
     int64_t total_problems;

@@ -93,6 +93,13 @@ static int take_free(rowpipe *p)
     struct batch *b = &p->batches[p->fill];
     b->nrows = 0;
     b->used = 0;
+    if (b->cap > ROWPIPE_BATCH_BYTES) { /* a huge row grew it: back to the usual size */
+        char *t = realloc(b->text, ROWPIPE_BATCH_BYTES);
+        if (t) {
+            b->text = t;
+            b->cap = ROWPIPE_BATCH_BYTES;
+        }
+    }
     return 0;
 }
 

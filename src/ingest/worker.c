@@ -121,7 +121,7 @@ static void job_progress(void *ctx, const struct ingest_progress *p)
     int64_t now = clock_now_ms();
     if (p->phase == INGEST_PHASE_CHECK && now - j->last_db_ms >= DB_PROGRESS_EVERY_MS) {
         j->last_db_ms = now;
-        datafiles_progress(j->s, j->id, p->percent, info, j->w->opt.lease_ms);
+        datafiles_progress(j->s, j->id, j->w->owner, p->percent, info, j->w->opt.lease_ms);
     }
 }
 
@@ -215,10 +215,12 @@ static int load_claimed(ingest_worker *w, store *s, int64_t id, struct ingest_re
     log_info("loading upload", LF_INT("datafile", id), LF_STR("dataset", df->dataset),
              LF_INT("bytes", df->size));
     rc = ingest_file(s, path, df->dataset, &o, res);
-    if (res->status == INGEST_FAILED && atomic_load(&w->cancel)) {
-        datafiles_release(s, id);
-        update_run(s, id, "queued", NULL);
+    if (res->abandoned && atomic_load(&w->cancel)) {
+        if (datafiles_release(s, id) == 1)
+            update_run(s, id, "queued", NULL);
         log_info("upload load interrupted; it will run again", LF_INT("datafile", id));
+    } else if (res->abandoned) {
+        log_warn("upload taken over by another worker", LF_INT("datafile", id));
     } else {
         update_run(s, id,
                    res->status == INGEST_LOADED || res->status == INGEST_SKIPPED ? "success"

@@ -77,6 +77,7 @@ struct sq_conn {
  * the caller's values are free as soon as store_loader_row returns. */
 #define LOADER_ROWS       64
 #define LOADER_MAX_PARAMS 4096
+#define LOADER_TEXT_BYTES (512u << 10) /* flush early past this much text: memory stays flat */
 
 struct sq_loader {
     struct store_loader base;
@@ -782,7 +783,15 @@ static int sq_loader_row(store_loader *base, const struct store_value *values)
         ld->text_used += values[i].v.s.n;
     }
     ld->pending++;
-    return ld->pending == ld->batch ? flush_rows(ld) : 0;
+    if (ld->pending < ld->batch && ld->text_used < LOADER_TEXT_BYTES)
+        return 0;
+    int rc = flush_rows(ld);
+    if (ld->text_cap > 2 * LOADER_TEXT_BYTES) { /* one huge row grew it: give it back */
+        free(ld->text);
+        ld->text = NULL;
+        ld->text_cap = 0;
+    }
+    return rc;
 }
 
 static int sq_loader_end(store_loader *base, int64_t *rows)

@@ -5,9 +5,10 @@
 // that a rejected file leaves the dataset exactly as it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isPg, newDatabase, runFerry, sql, tempDir } from './lib/ferry.mjs';
+import { BIN, cleanEnv, isPg, newDatabase, runFerry, sql, tempDir } from './lib/ferry.mjs';
 import { expectRow, importCsv, pick, readRows, showDataset } from './lib/datasets.mjs';
 
 const CASES = resolve('tests/data/import');
@@ -132,8 +133,9 @@ test('the same file twice is a no-op that says so, unless --force', () => {
   assert.equal(forced.status, 0);
   assert.match(forced.stdout, /4 rows in the dataset/);
   const reg = sql(url, 'SELECT id, name, size, state, rows, mode, source FROM ferry_datafiles ORDER BY id');
-  assert.equal(reg.trim().split('\n').length, 2);
+  assert.equal(reg.trim().split('\n').length, 3, 'every attempt is a row, the skipped one too');
   assert.match(reg, /^1\|a\.csv\|13\|loaded\|2\|append\|file$/m);
+  assert.match(reg, /^2\|a\.csv\|13\|skipped\|0\|append\|file$/m);
   const sha = sql(url, 'SELECT DISTINCT sha256 FROM ferry_datafiles').trim();
   assert.match(sha, /^[0-9a-f]{64}$/);
   // A different file of the same size is not the same file.
@@ -265,4 +267,53 @@ test('past the sample: a ragged row rejects the file; a NULL key is found', () =
   assert.equal(k.status, 1);
   assert.match(k.stderr, new RegExp(`line ${SAMPLE_PLUS + 2}, column n: empty, but the column is a key`));
   assert.equal(showDataset(dir, url, 'keyed'), null);
+});
+
+// Two imports at once (separate processes): one load per dataset at a time, the catalog
+// read under the load's lock, the repeat check inside the transaction.
+function importAsync(dir, url, file, dataset, args = []) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, ['import', file, '--dataset', dataset, '--database', url, ...args],
+      { cwd: dir, env: cleanEnv() });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (status) => resolve({ status, stdout: out, stderr: err }));
+  });
+}
+
+test('the same file imported twice at the same time is loaded once', async () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 's.csv', 'n,label,maybe\n0,seed,\n'), 'race').status, 0);
+  const f = bigFile(dir, 'same.csv', 20000, []);
+  const [a, b] = await Promise.all([importAsync(dir, url, f, 'race'), importAsync(dir, url, f, 'race')]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  const outs = [a.stdout, b.stdout].sort();
+  assert.match(outs[0], /already loaded into race/);
+  assert.match(outs[1], /^loaded 20000 rows into race/);
+  assert.equal(showDataset(dir, url, 'race').row_count, 20001);
+  assert.equal(sql(url, `SELECT count(*) FROM ${isPg ? 'public' : 'main'}.race`).trim(), '20001');
+});
+
+test('two different files appended at the same time: both rows and the count are right', async () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 's.csv', 'n,label,maybe\n0,seed,\n'), 'both').status, 0);
+  const f1 = bigFile(dir, 'one.csv', 20000, []);
+  const f2 = bigFile(dir, 'two.csv', 20001, []);
+  const [a, b] = await Promise.all([importAsync(dir, url, f1, 'both'), importAsync(dir, url, f2, 'both')]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(sql(url, `SELECT count(*) FROM ${isPg ? 'public' : 'main'}.both`).trim(), '40002');
+  assert.equal(showDataset(dir, url, 'both').row_count, 40002);
+});
+
+test('upsert with the same key twice in the file is refused on both backends', () => {
+  const { dir, url } = freshDb();
+  assert.equal(importCsv(dir, url, csv(dir, 'a.csv', 'k,v\n1,a\n'), 'up', ['--primary-key', 'k']).status, 0);
+  const r = importCsv(dir, url, csv(dir, 'b.csv', 'k,v\n1,b\n1,c\n'), 'up', ['--mode', 'upsert', '--key', 'k']);
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /duplicate or empty key value in the file/);
+  assert.deepEqual(readRows(dir, url, 'up'), [{ k: 1, v: 'a' }]);
 });

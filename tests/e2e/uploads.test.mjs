@@ -5,7 +5,8 @@
 // dataset is either unchanged or fully loaded, never partial).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { databaseOf, isPg, runFerry, sleep, sql, startFerry } from './lib/ferry.mjs';
 import { admin, hawkSend, prepare, reader, verifyResponse } from './lib/hawk.mjs';
 import { readRows, showDataset } from './lib/datasets.mjs';
@@ -311,5 +312,28 @@ test('SIGTERM during a load rolls it back and puts the upload back in the queue'
   const done = await settle(id, g.port);
   assert.equal(done.state, 'loaded');
   assert.equal(showDataset(d, db, 'calm').row_count, 150000);
+  assert.equal(await g.stop(), 0);
+});
+
+test('an upload whose stored file is gone fails (it is not retried for ever); CLI imports are not uploads', async () => {
+  const d = prepare();
+  let g = await startFerry({ dir: d, env: { FERRY_INGEST_WORKERS: '0', FERRY_INGEST_INLINE_BYTES: '0' } });
+  const r = await upload('gone', 'a,b\n1,2\n', { port: g.port });
+  assert.equal(r.status, 202, r.body);
+  const { id, sha256 } = JSON.parse(r.body).upload;
+  assert.equal(await g.stop(), 0);
+  rmSync(join(d, 'data', 'files', sha256));
+  g = await startFerry({ dir: d, env: { FERRY_INGEST_LEASE_SEC: '1' } });
+  const done = await settle(id, g.port);
+  assert.equal(done.state, 'failed', JSON.stringify(done));
+  assert.match(done.error, /cannot open/);
+  // A CLI import's registry row is not an upload.
+  const f = join(d, 'cli.csv');
+  writeFileSync(f, 'x\n1\n');
+  assert.equal(runFerry(['import', f, '--dataset', 'cli', '--database', databaseOf(d)], { cwd: d }).status, 0);
+  const cliId = sql(databaseOf(d), "SELECT id FROM ferry_datafiles WHERE source = 'file'").trim();
+  const nf = await hawkSend({ port: g.port, url: url(`/api/v1/uploads/${cliId}`, g.port), credentials: admin,
+    hashPayload: false });
+  assert.equal(nf.status, 404);
   assert.equal(await g.stop(), 0);
 });

@@ -237,7 +237,16 @@ Test(datafiles, an_expired_lease_is_claimed_again_and_release_requeues)
     cr_assert_eq(datafiles_claim(t_db, "dead", -1000, &got), 1); /* lease already over */
     cr_assert_eq(datafiles_claim(t_db, "alive", 60000, &got), 1);
     cr_assert_eq(got, a);
-    cr_assert_eq(datafiles_release(t_db, a), 0);
+    /* Only the lease's owner records progress. */
+    cr_assert_eq(datafiles_progress(t_db, a, "dead", 50, "stale", 60000), 0);
+    cr_assert_eq(datafiles_progress(t_db, a, "alive", 40, "mine", 60000), 0);
+    struct datafile *p = NULL;
+    cr_assert_eq(datafiles_get(t_db, a, &p), 0);
+    cr_assert_eq(p->progress, 40);
+    cr_assert_str_eq(p->info, "mine");
+    datafile_free(p);
+    cr_assert_eq(datafiles_release(t_db, a), 1);
+    cr_assert_eq(datafiles_release(t_db, a), 0, "not loading any more");
     struct datafile *d = NULL;
     cr_assert_eq(datafiles_get(t_db, a, &d), 0);
     cr_assert_str_eq(d->state, "received");
