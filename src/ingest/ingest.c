@@ -335,6 +335,24 @@ static int begin_dataset_change(struct load *L)
     return same ? 0 : LOAD_STALE;
 }
 
+/* Begin the load's transaction. On SQLite another load (another process, or
+ * a worker) holds the database for its whole transaction: wait for it, a busy
+ * timeout at a time, for at most BEGIN_WAIT_TRIES of them, saying so once. */
+#define BEGIN_WAIT_TRIES 120
+static int begin_waiting(struct load *L)
+{
+    int rc = store_begin(L->s);
+    for (int i = 0; rc == ERR_BUSY && i < BEGIN_WAIT_TRIES; i++) {
+        if (L->cancelled || (L->opt->cancel && atomic_load(L->opt->cancel)))
+            break;
+        if (i == 0)
+            log_info("the database is busy with another load; waiting",
+                     LF_STR("dataset", L->dataset));
+        rc = store_begin(L->s);
+    }
+    return rc;
+}
+
 /* Last thing before the commit: was this very file loaded into the dataset
  * meanwhile (a concurrent load of the same file)? Then this load is a repeat. */
 static int loaded_before(struct load *L, int fd)
@@ -368,7 +386,7 @@ static int load_pass(struct load *L, int fd)
                  (long long)(clock_now_ms() % 1000000000));
     L->phase = INGEST_PHASE_LOAD;
     ingest__progress(L, 1);
-    if ((rc = store_begin(L->s)) < 0)
+    if ((rc = begin_waiting(L)) < 0)
         return rc;
     if ((rc = begin_dataset_change(L)) != 0)
         goto fail;

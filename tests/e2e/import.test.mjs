@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BIN, cleanEnv, isPg, newDatabase, runFerry, sql, tempDir } from './lib/ferry.mjs';
+import { BIN, cleanEnv, isPg, newDatabase, runFerry, sql, sqliteOnly, tempDir } from './lib/ferry.mjs';
 import { expectRow, importCsv, pick, readRows, showDataset } from './lib/datasets.mjs';
 
 const CASES = resolve('tests/data/import');
@@ -317,3 +317,19 @@ test('upsert with the same key twice in the file is refused on both backends', (
   assert.match(r.stderr, /duplicate or empty key value in the file/);
   assert.deepEqual(readRows(dir, url, 'up'), [{ k: 1, v: 'a' }]);
 });
+
+test('SQLite: an import waits for another writer holding the database instead of failing busy',
+  sqliteOnly('PostgreSQL loads of different datasets do not block each other'), async () => {
+    const { dir, url } = freshDb();
+    const small = csv(dir, 'small.csv', 'x\n1\n');
+    // Another writer holds the database's write lock for 1.5 s (as a long load does).
+    const holder = spawn('sqlite3', [url.slice('sqlite:'.length)], { stdio: ['pipe', 'ignore', 'ignore'] });
+    holder.stdin.end('BEGIN IMMEDIATE;\n.shell sleep 1.5\nCOMMIT;\n');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = runFerry(['import', small, '--dataset', 'quick', '--database', url],
+      { cwd: dir, env: { FERRY_DATABASE_BUSY_TIMEOUT_MS: '50' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^loaded 1 row into quick/);
+    assert.match(r.stderr, /the database is busy with another load; waiting/);
+    await new Promise((res) => holder.on('close', res));
+  });
