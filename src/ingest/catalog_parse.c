@@ -10,19 +10,38 @@
 #include "core/err.h"
 #include "ingest/catalog.h"
 
-int catalog_parse_columns(const char *text, struct catalog_dataset *d)
+/* Parse text as a JSON array and allocate room for its items (elem bytes
+ * each, at least one). Returns the array (the caller decrefs it) and its
+ * length, or NULL with *rc set: ERR_STORE for anything but an array,
+ * ERR_NOMEM. */
+static json_t *load_array(const char *text, size_t elem, void **items, size_t *n, int *rc)
 {
     json_error_t jerr;
     json_t *arr = json_loads(text, 0, &jerr);
-    int rc = ERR_STORE;
-    if (!json_is_array(arr))
-        goto out;
-    size_t n = json_array_size(arr);
-    d->cols = calloc(n ? n : 1, sizeof *d->cols);
-    if (!d->cols) {
-        rc = ERR_NOMEM;
-        goto out;
+    *rc = ERR_STORE;
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return NULL;
     }
+    *n = json_array_size(arr);
+    if (!(*items = calloc(*n ? *n : 1, elem))) {
+        *rc = ERR_NOMEM;
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+int catalog_parse_columns(const char *text, struct catalog_dataset *d)
+{
+    size_t n = 0;
+    int rc;
+    void *items = NULL;
+    json_t *arr = load_array(text, sizeof *d->cols, &items, &n, &rc);
+    if (!arr)
+        return rc;
+    d->cols = items;
+    rc = ERR_STORE;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(arr, i);
         const char *name = json_string_value(json_object_get(o, "name"));
@@ -49,17 +68,14 @@ out:
 
 int catalog_parse_key(const char *text, struct catalog_dataset *d)
 {
-    json_error_t jerr;
-    json_t *arr = json_loads(text, 0, &jerr);
-    int rc = ERR_STORE;
-    if (!json_is_array(arr))
-        goto out;
-    size_t n = json_array_size(arr);
-    d->key = calloc(n ? n : 1, sizeof *d->key);
-    if (!d->key) {
-        rc = ERR_NOMEM;
-        goto out;
-    }
+    size_t n = 0;
+    int rc;
+    void *items = NULL;
+    json_t *arr = load_array(text, sizeof *d->key, &items, &n, &rc);
+    if (!arr)
+        return rc;
+    d->key = items;
+    rc = ERR_STORE;
     for (size_t i = 0; i < n; i++) {
         const char *k = json_string_value(json_array_get(arr, i));
         if (!k)
