@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/guard.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -46,6 +47,23 @@ static void upload_free(void *p)
     struct upload *u = p;
     rawstore_writer_abort(u->file);
     free(u);
+}
+
+/* Who is asking: the Hawk client id, "apikey", or "open" (auth switched off). */
+static const char *caller_of(const http_req *r)
+{
+    const struct auth_result *id = guard_identity(r);
+    if (!id)
+        return "open";
+    switch (id->method) {
+    case AUTH_HAWK:
+    case AUTH_BEWIT:
+        return id->client_id;
+    case AUTH_APIKEY:
+        return "apikey";
+    default:
+        return "open";
+    }
 }
 
 /* ---- options ------------------------------------------------------------------------- */
@@ -205,7 +223,8 @@ static int register_upload(store *s, http_req *r, const char *sha, int64_t size,
                              .mode = mode && *mode ? mode : "append",
                              .options = buf_cstr(&opts),
                              .state = "received",
-                             .size = size};
+                             .size = size,
+                             .uploaded_by = caller_of(r)};
     int64_t run_id = 0;
     char pipeline[64];
     snprintf(pipeline, sizeof pipeline, "upload:%s", dataset);
@@ -285,7 +304,11 @@ static int reply_upload(http_req *r, store *s, int64_t id, int status, int envel
     int rc = datafiles_get(s, id, &d);
     if (rc < 0)
         return rc;
-    if (strcmp(d->source, "upload") != 0) { /* CLI imports are not uploads */
+    /* CLI imports are not uploads; an upload is its sender's (with auth off,
+     * everyone's) */
+    const char *caller = caller_of(r);
+    if (strcmp(d->source, "upload") != 0 ||
+        (strcmp(caller, "open") != 0 && d->uploaded_by && strcmp(d->uploaded_by, caller) != 0)) {
         datafile_free(d);
         return ERR_NOTFOUND;
     }

@@ -39,13 +39,15 @@ int datafiles_insert(store *s, const struct datafile_new *n, int64_t *id)
         loading ? SV_TEXT(lease) : SV_NULL(),
         SV_TEXT(now),
         loading ? SV_TEXT(now) : SV_NULL(),
+        SV_TEXT(n->uploaded_by),
     };
     store_stmt *st = NULL;
     int rc =
         store_prepare(s,
                       "INSERT INTO ferry_datafiles (dataset, name, sha256, size, source, mode, "
-                      "options, state, lease_owner, lease_expires_at, created_at, started_at) "
-                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                      "options, state, lease_owner, lease_expires_at, created_at, started_at, "
+                      "uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                      "$13) RETURNING id",
                       &st);
     if (rc < 0)
         return rc;
@@ -199,9 +201,9 @@ void datafile_free(struct datafile *d)
 {
     if (!d)
         return;
-    char **strs[] = {&d->dataset,    &d->name,       &d->sha256,     &d->source, &d->mode,
-                     &d->options,    &d->state,      &d->info,       &d->error,  &d->errors,
-                     &d->created_at, &d->started_at, &d->finished_at};
+    char **strs[] = {&d->dataset,    &d->name,       &d->sha256,      &d->source,     &d->mode,
+                     &d->options,    &d->state,      &d->info,        &d->error,      &d->errors,
+                     &d->created_at, &d->started_at, &d->finished_at, &d->uploaded_by};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     free(d);
@@ -220,7 +222,7 @@ int datafiles_get(store *s, int64_t id, struct datafile **out)
     int rc = store_prepare(s,
                            "SELECT id, dataset, name, sha256, size, source, mode, options, state, "
                            "progress, info, rows, error, errors, created_at, started_at, "
-                           "finished_at, run_id FROM ferry_datafiles WHERE id = $1",
+                           "finished_at, run_id, uploaded_by FROM ferry_datafiles WHERE id = $1",
                            &st);
     if (rc < 0)
         return rc;
@@ -256,6 +258,7 @@ int datafiles_get(store *s, int64_t id, struct datafile **out)
     d->started_at = col_dup(st, 15);
     d->finished_at = col_dup(st, 16);
     d->run_id = store_column_is_null(st, 17) ? 0 : store_column_int(st, 17);
+    d->uploaded_by = col_dup(st, 18);
     if (!d->dataset || !d->name || !d->sha256 || !d->state || !d->created_at) {
         datafile_free(d);
         rc = ERR_NOMEM;
@@ -305,6 +308,8 @@ void datafile_write_json(const struct datafile *d, struct json_writer *w)
         json_raw(w, d->errors, strlen(d->errors));
     else
         json_null(w);
+    json_key(w, "uploaded_by");
+    json_string(w, d->uploaded_by);
     json_key(w, "run_id");
     if (d->run_id > 0)
         json_int(w, d->run_id);

@@ -29,6 +29,7 @@ struct datafile {
     int progress;
     int64_t rows;                                /* -1 when not known */
     int64_t run_id;                              /* the upload's run in ferry_runs; 0 for none */
+    char *uploaded_by;                           /* an upload's sender, or NULL */
     char *error;                                 /* NULL unless rejected or failed */
     char *errors;                                /* JSON {"total": n, "items": [...]}, or NULL */
     char *created_at, *started_at, *finished_at; /* the last two may be NULL */
@@ -41,6 +42,7 @@ struct datafile_new {
     const char *dataset, *name, *sha256, *source, *mode, *options, *state;
     int64_t size;
     const char *lease_owner; /* with state "loading" */
+    const char *uploaded_by; /* an upload's sender (client id, "apikey", "open"); NULL */
     int64_t lease_ms;
 };
 int datafiles_insert(store *s, const struct datafile_new *n, int64_t *id);
@@ -88,7 +90,8 @@ void datafile_free(struct datafile *d);
 
 /* The upload's JSON object: id, dataset, name, sha256, size, source, mode,
  * state, progress (a string "0".."100", as the seed's progress endpoint),
- * info, rows, error, errors, run_id, created_at, started_at, finished_at. */
+ * info, rows, error, errors, uploaded_by, run_id, created_at, started_at,
+ * finished_at. */
 void datafile_write_json(const struct datafile *d, struct json_writer *w);
 
 #endif

@@ -227,7 +227,7 @@ test('kill -9 in the middle of a load: after the restart the load is done once, 
     const db = databaseOf(d);
     assert.equal((await upload('victim', 'n,label,score\n0,"seed",1.5\n', { port: g.port })).status, 202);
     await settle(1, g.port);
-    const body = bigCsv(150000);
+    const body = bigCsv(400000);
     const r = await upload('victim', body, { port: g.port });
     assert.equal(r.status, 202, r.body);
     const id = JSON.parse(r.body).upload.id;
@@ -248,10 +248,10 @@ test('kill -9 in the middle of a load: after the restart the load is done once, 
     g = await startFerry({ dir: d, env });
     const done = await settle(id, g.port);
     assert.equal(done.state, 'loaded', JSON.stringify(done));
-    assert.equal(showDataset(d, db, 'victim').row_count, 150001);
+    assert.equal(showDataset(d, db, 'victim').row_count, 400001);
     const table = isPg ? 'public.victim' : 'main.victim';
     assert.equal(sql(db, `SELECT count(*), count(DISTINCT n), min(n), max(n) FROM ${table}`).trim(),
-      '150001|150001|0|150000', 'every row once');
+      '400001|400001|0|400000', 'every row once');
     assert.equal(await g.stop(), 0);
     const r2 = runFerry(['datasets', 'show', 'victim', '--database', db], { cwd: d });
     assert.equal(r2.status, 0);
@@ -293,7 +293,7 @@ test('SIGTERM during a load rolls it back and puts the upload back in the queue'
   const d = prepare();
   const env = { FERRY_INGEST_INLINE_BYTES: '0' };
   let g = await startFerry({ dir: d, env });
-  const r = await upload('calm', bigCsv(150000), { port: g.port });
+  const r = await upload('calm', bigCsv(400000), { port: g.port });
   assert.equal(r.status, 202, r.body);
   const id = JSON.parse(r.body).upload.id;
   const end = Date.now() + 60_000;
@@ -311,7 +311,7 @@ test('SIGTERM during a load rolls it back and puts the upload back in the queue'
   g = await startFerry({ dir: d, env });
   const done = await settle(id, g.port);
   assert.equal(done.state, 'loaded');
-  assert.equal(showDataset(d, db, 'calm').row_count, 150000);
+  assert.equal(showDataset(d, db, 'calm').row_count, 400000);
   assert.equal(await g.stop(), 0);
 });
 
@@ -336,4 +336,20 @@ test('an upload whose stored file is gone fails (it is not retried for ever); CL
     hashPayload: false });
   assert.equal(nf.status, 404);
   assert.equal(await g.stop(), 0);
+});
+
+test("an upload's status is shown to the client that sent it, not to another writer", async () => {
+  const writer2 = { id: 'writer-2', key: 'second-writer-key-0123456789abcdef', algorithm: 'sha256' };
+  const add = runFerry(['client', 'add', '--id', writer2.id, '--key', writer2.key, '--scope',
+    'datasets:write', '--database', databaseOf(dir)], { cwd: dir });
+  assert.equal(add.status, 0, add.stderr);
+  const r = await upload('mine', 'a\n1\n');
+  assert.equal(r.status, 201, r.body);
+  const out = JSON.parse(r.body).upload;
+  assert.equal(out.uploaded_by, admin.id);
+  const other = await hawkSend({ port: f.port, url: url(`/api/v1/uploads/${out.id}`), credentials: writer2,
+    hashPayload: false });
+  assert.equal(other.status, 404, other.body);
+  const own = await getUpload(out.id);
+  assert.equal(own.uploaded_by, admin.id);
 });
