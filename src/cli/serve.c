@@ -242,6 +242,9 @@ static int run_server(const struct cli *c, const struct serve *sv)
         ;
     log_info("shutting down", LF_STR("signal", strsignal(sig)),
              LF_INT("in_flight", http_server_inflight(srv)));
+    /* Running loads roll back now and go back to the queue, rather than hold
+     * the shutdown for as long as they take. */
+    ingest_worker_cancel(sv->ingest);
     http_server_quiesce(srv);
     drain(srv, &sigs, (int)config_int(cfg, CFG_HTTP_SHUTDOWN_TIMEOUT_SEC));
     http_server_stop(srv);

@@ -239,6 +239,8 @@ out:
 int ingest_worker_load_now(ingest_worker *w, store *s, int64_t datafile_id,
                            struct ingest_result *res)
 {
+    if (atomic_load(&w->cancel))
+        return 0; /* shutting down: the upload waits in the queue */
     int rc = datafiles_claim_id(s, datafile_id, w->owner, w->opt.lease_ms);
     if (rc <= 0)
         return rc;
@@ -346,6 +348,12 @@ void ingest_worker_wake(ingest_worker *w)
     w->wakeups++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void ingest_worker_cancel(ingest_worker *w)
+{
+    if (w)
+        atomic_store(&w->cancel, 1);
 }
 
 void ingest_worker_stop(ingest_worker *w)

@@ -47,6 +47,10 @@ int ingest_worker_start(const struct ingest_worker_options *o, ingest_worker **o
 /* Wake a sleeping thread: there is a new upload. Accepts NULL. */
 void ingest_worker_wake(ingest_worker *w);
 
+/* Ask running loads (the threads' and inline ones) to stop at their next chunk
+ * of input and roll back; no new load starts. Returns at once. Accepts NULL. */
+void ingest_worker_cancel(ingest_worker *w);
+
 /* Stop: cancel running loads, join the threads, free. Accepts NULL. */
 void ingest_worker_stop(ingest_worker *w);
 
