@@ -49,20 +49,23 @@ static void upload_free(void *p)
     free(u);
 }
 
-/* Who is asking: the Hawk client id, "apikey", or "open" (auth switched off). */
-static const char *caller_of(const http_req *r)
+/* Who is asking, as recorded on an upload: "hawk:ID" for a Hawk client,
+ * "apikey" for the API key (no client id can collide: the prefix differs),
+ * NULL with auth switched off (everyone sees everything then). */
+static const char *caller_of(http_req *r, char *buf, size_t len)
 {
     const struct auth_result *id = guard_identity(r);
     if (!id)
-        return "open";
+        return NULL;
     switch (id->method) {
     case AUTH_HAWK:
     case AUTH_BEWIT:
-        return id->client_id;
+        snprintf(buf, len, "hawk:%s", id->client_id);
+        return buf;
     case AUTH_APIKEY:
         return "apikey";
     default:
-        return "open";
+        return NULL;
     }
 }
 
@@ -206,7 +209,7 @@ static void display_name(http_req *r, char *out, size_t outlen)
 
 static int register_upload(store *s, http_req *r, const char *sha, int64_t size, int64_t *id)
 {
-    char name[FILENAME_MAX_ + 1], now[CLOCK_ISO_MAX];
+    char name[FILENAME_MAX_ + 1], now[CLOCK_ISO_MAX], who[AUTH_ID_MAX + 8];
     const char *dataset = http_req_param(r, "name");
     const char *mode = http_req_query(r, "mode");
     struct buf opts;
@@ -224,7 +227,7 @@ static int register_upload(store *s, http_req *r, const char *sha, int64_t size,
                              .options = buf_cstr(&opts),
                              .state = "received",
                              .size = size,
-                             .uploaded_by = caller_of(r)};
+                             .uploaded_by = caller_of(r, who, sizeof who)};
     int64_t run_id = 0;
     char pipeline[64];
     snprintf(pipeline, sizeof pipeline, "upload:%s", dataset);
@@ -306,9 +309,10 @@ static int reply_upload(http_req *r, store *s, int64_t id, int status, int envel
         return rc;
     /* CLI imports are not uploads; an upload is its sender's (with auth off,
      * everyone's) */
-    const char *caller = caller_of(r);
+    char who[AUTH_ID_MAX + 8];
+    const char *caller = caller_of(r, who, sizeof who);
     if (strcmp(d->source, "upload") != 0 ||
-        (strcmp(caller, "open") != 0 && d->uploaded_by && strcmp(d->uploaded_by, caller) != 0)) {
+        (caller && (!d->uploaded_by || strcmp(d->uploaded_by, caller) != 0))) {
         datafile_free(d);
         return ERR_NOTFOUND;
     }

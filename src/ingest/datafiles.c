@@ -95,12 +95,18 @@ int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id)
     for (int attempt = 0; attempt < 8; attempt++) {
         int64_t cand = 0;
         struct store_value q[] = {SV_TEXT(now)};
-        int rc =
-            store_query_int(s,
-                            "SELECT id FROM ferry_datafiles WHERE source = 'upload' AND "
-                            "(state = 'received' OR (state = 'loading' AND lease_expires_at < $1)) "
-                            "ORDER BY id LIMIT 1",
-                            q, 1, &cand);
+        /* PostgreSQL: skip rows a running load holds (locked in its transaction),
+         * so an idle worker never queues behind it. */
+        int pg = store_backend(s) == STORE_POSTGRESQL;
+        int rc = store_query_int(
+            s,
+            pg ? "SELECT id FROM ferry_datafiles WHERE source = 'upload' AND (state = "
+                 "'received' OR (state = 'loading' AND lease_expires_at < $1)) ORDER BY id "
+                 "LIMIT 1 FOR UPDATE SKIP LOCKED"
+               : "SELECT id FROM ferry_datafiles WHERE source = 'upload' AND (state = "
+                 "'received' OR (state = 'loading' AND lease_expires_at < $1)) ORDER BY id "
+                 "LIMIT 1",
+            q, 1, &cand);
         if (rc <= 0)
             return rc;
         struct store_value u[] = {SV_TEXT(owner), SV_TEXT(lease), SV_TEXT(now), SV_INT(cand)};
@@ -137,15 +143,15 @@ int datafiles_claim_id(store *s, int64_t id, const char *owner, int64_t lease_ms
     return rc < 0 ? rc : changed == 1;
 }
 
-int datafiles_release(store *s, int64_t id)
+int datafiles_release(store *s, int64_t id, const char *owner)
 {
-    struct store_value v[] = {SV_INT(id)};
+    struct store_value v[] = {SV_INT(id), SV_TEXT(owner)};
     int64_t changed = 0;
     int rc = store_execv(s,
                          "UPDATE ferry_datafiles SET state = 'received', lease_owner = NULL, "
                          "lease_expires_at = NULL, progress = 0, info = 'waiting to be loaded' "
-                         "WHERE id = $1 AND state = 'loading'",
-                         v, 1, &changed);
+                         "WHERE id = $1 AND state = 'loading' AND lease_owner = $2",
+                         v, 2, &changed);
     return rc < 0 ? rc : changed == 1;
 }
 
@@ -176,8 +182,8 @@ int datafiles_progress(store *s, int64_t id, const char *owner, int progress, co
                        v, 5, NULL);
 }
 
-int datafiles_finish(store *s, int64_t id, const char *state, int64_t rows, const char *info,
-                     const char *error, const char *errors)
+int datafiles_finish(store *s, int64_t id, const char *owner, const char *state, int64_t rows,
+                     const char *info, const char *error, const char *errors)
 {
     char now[CLOCK_ISO_MAX];
     clock_now_iso(now);
@@ -189,11 +195,13 @@ int datafiles_finish(store *s, int64_t id, const char *state, int64_t rows, cons
         SV_TEXT(errors),
         SV_TEXT(now),
         SV_INT(id),
+        SV_TEXT(owner),
     };
     return store_execv(s,
                        "UPDATE ferry_datafiles SET state = $1, rows = $2, info = $3, error = $4, "
                        "errors = $5, progress = 100, finished_at = $6, lease_owner = NULL, "
-                       "lease_expires_at = NULL WHERE id = $7",
+                       "lease_expires_at = NULL WHERE id = $7 AND (CAST($8 AS TEXT) IS NULL OR "
+                       "lease_owner = $8)",
                        v, sizeof v / sizeof v[0], NULL);
 }
 

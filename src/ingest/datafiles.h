@@ -65,9 +65,10 @@ int datafiles_claim(store *s, const char *owner, int64_t lease_ms, int64_t *id);
  * it is done), <0. */
 int datafiles_claim_id(store *s, int64_t id, const char *owner, int64_t lease_ms);
 
-/* Put a loading row back in the queue (its load was interrupted on purpose).
- * Returns 1 if it went back, 0 if it was not loading, <0. */
-int datafiles_release(store *s, int64_t id);
+/* Put a loading row held by owner back in the queue (its load was interrupted
+ * on purpose). Returns 1 if it went back, 0 if it was not loading under
+ * owner's lease, <0. */
+int datafiles_release(store *s, int64_t id, const char *owner);
 
 /* CLI imports (source file) whose lease ran out died with their process: mark
  * them failed. *n (may be NULL) receives how many. */
@@ -80,9 +81,11 @@ int datafiles_progress(store *s, int64_t id, const char *owner, int progress, co
                        int64_t lease_ms);
 
 /* End a load: state loaded|rejected|failed|skipped, rows (or -1), error (one
- * line, or NULL) and errors (JSON, or NULL). progress becomes 100. */
-int datafiles_finish(store *s, int64_t id, const char *state, int64_t rows, const char *info,
-                     const char *error, const char *errors);
+ * line, or NULL) and errors (JSON, or NULL). progress becomes 100. With owner
+ * (an upload's lease holder), only while the row is still under that lease;
+ * NULL: unconditionally. */
+int datafiles_finish(store *s, int64_t id, const char *owner, const char *state, int64_t rows,
+                     const char *info, const char *error, const char *errors);
 
 /* Read one row: 0, ERR_NOTFOUND, <0. */
 int datafiles_get(store *s, int64_t id, struct datafile **out);

@@ -41,7 +41,9 @@
 #include "ingest/datafiles.h"
 #include "ingest/ingest_int.h"
 
-#define READ_CHUNK (256u << 10)
+#define READ_CHUNK       (256u << 10)
+/* SQLite: how many busy timeouts a load (or its registry write) waits for another writer. */
+#define BEGIN_WAIT_TRIES 120
 
 static const char *const mode_names[] = {"append", "upsert", "replace"};
 
@@ -285,6 +287,43 @@ static int same_shape(const struct catalog_dataset *a, const struct catalog_data
     return 1;
 }
 
+static int stop_asked(struct load *L);
+
+static int64_t lease_ms(const struct load *L)
+{
+    return L->opt->lease_ms > 0 ? L->opt->lease_ms : LEASE_MS;
+}
+
+/* PostgreSQL: the dataset's transaction-scoped advisory lock, tried every
+ * LOCK_POLL_MS so that a shutdown can stop the wait, for at most LOCK_WAIT_MS. */
+#define LOCK_POLL_MS 100
+#define LOCK_WAIT_MS (10 * 60 * 1000)
+static int lock_dataset(struct load *L)
+{
+    struct store_value v[] = {SV_TEXT(L->dataset)};
+    for (int64_t waited = 0;; waited += LOCK_POLL_MS) {
+        int64_t got = 0;
+        int rc = store_query_int(L->s,
+                                 "SELECT CASE WHEN pg_try_advisory_xact_lock(hashtext("
+                                 "'ferry.dataset.' || $1::text)) THEN 1 ELSE 0 END",
+                                 v, 1, &got);
+        if (rc < 0)
+            return rc;
+        if (got == 1)
+            return 0;
+        if (stop_asked(L))
+            return ERR_UNAVAILABLE;
+        if (waited >= LOCK_WAIT_MS) {
+            ingest__message(L->res, "another load of %s went on for too long", L->dataset);
+            return ERR_TIMEOUT;
+        }
+        if (waited == 0)
+            log_info("another load of the dataset is running; waiting",
+                     LF_STR("dataset", L->dataset));
+        usleep(LOCK_POLL_MS * 1000);
+    }
+}
+
 /*
  * First thing in the load's transaction: one load at a time per dataset (SQLite:
  * BEGIN IMMEDIATE already holds the database; PostgreSQL: a transaction-scoped
@@ -296,16 +335,11 @@ static int same_shape(const struct catalog_dataset *a, const struct catalog_data
 static int begin_dataset_change(struct load *L)
 {
     int rc;
-    if (L->backend == STORE_POSTGRESQL) {
-        struct store_value v[] = {SV_TEXT(L->dataset)};
-        if ((rc = store_execv(
-                 L->s, "SELECT pg_advisory_xact_lock(hashtext('ferry.dataset.' || $1::text))", v, 1,
-                 NULL)) < 0)
-            return rc;
-    }
+    if (L->backend == STORE_POSTGRESQL && (rc = lock_dataset(L)) < 0)
+        return rc;
     if (L->res->datafile_id > 0 && L->opt->owner) {
         char lease[CLOCK_ISO_MAX];
-        clock_iso(clock_now_ms() + LEASE_MS, lease);
+        clock_iso(clock_now_ms() + lease_ms(L), lease);
         struct store_value v[] = {SV_INT(L->res->datafile_id), SV_TEXT(L->opt->owner),
                                   SV_TEXT(lease)};
         int64_t changed = 0;
@@ -338,13 +372,24 @@ static int begin_dataset_change(struct load *L)
 /* Begin the load's transaction. On SQLite another load (another process, or
  * a worker) holds the database for its whole transaction: wait for it, a busy
  * timeout at a time, for at most BEGIN_WAIT_TRIES of them, saying so once. */
-#define BEGIN_WAIT_TRIES 120
+/* Has the caller asked the load to stop? Then say so and mark it. */
+static int stop_asked(struct load *L)
+{
+    if (!L->cancelled && L->opt->cancel && atomic_load(L->opt->cancel)) {
+        ingest__message(L->res, "interrupted: the server is shutting down");
+        L->cancelled = 1;
+    }
+    return L->cancelled;
+}
+
 static int begin_waiting(struct load *L)
 {
+    if (stop_asked(L))
+        return ERR_UNAVAILABLE;
     int rc = store_begin(L->s);
     for (int i = 0; rc == ERR_BUSY && i < BEGIN_WAIT_TRIES; i++) {
-        if (L->cancelled || (L->opt->cancel && atomic_load(L->opt->cancel)))
-            break;
+        if (stop_asked(L))
+            return ERR_UNAVAILABLE;
         if (i == 0)
             log_info("the database is busy with another load; waiting",
                      LF_STR("dataset", L->dataset));
@@ -431,6 +476,8 @@ fail:
         log_warn("load refused by the database", LF_STR("dataset", L->dataset),
                  LF_STR("error", store_errmsg(L->s)));
     store_rollback(L->s);
+    if (L->opt->datafile_id <= 0)
+        L->res->datafile_id = 0; /* a CLI import's row made in this transaction is gone too */
     return rc;
 }
 
@@ -472,7 +519,14 @@ static int record_outcome(struct load *L, int fd, const char *state, int64_t row
         if ((rc = datafiles_insert(L->s, &n, &L->res->datafile_id)) < 0)
             return rc;
     }
-    return datafiles_finish(L->s, L->res->datafile_id, state, rows, L->res->message, error, errors);
+    /* On SQLite another load may hold the database: wait for it like a load does. */
+    const char *owner = L->opt->datafile_id > 0 ? L->opt->owner : NULL;
+    rc = datafiles_finish(L->s, L->res->datafile_id, owner, state, rows, L->res->message, error,
+                          errors);
+    for (int i = 0; rc == ERR_BUSY && i < BEGIN_WAIT_TRIES; i++)
+        rc = datafiles_finish(L->s, L->res->datafile_id, owner, state, rows, L->res->message, error,
+                              errors);
+    return rc;
 }
 
 static int record_problems(struct load *L)
@@ -545,7 +599,7 @@ static int reject(struct load *L, int read_rc)
  * changed; the caller checks the whole file and loads again); <0 failed. */
 static int load_and_settle(struct load *L, int fd)
 {
-    L->violation = L->producer_failed = 0;
+    L->violation = L->producer_failed = L->load_error = 0;
     int rc = load_pass(L, fd);
     if (rc == 0) {
         L->res->status = INGEST_LOADED;
@@ -636,6 +690,8 @@ static int plan_and_load(struct load *L, int fd)
         catalog_dataset_free(L->existing);
         L->existing = NULL;
         L->rows = 0;
+        L->row_id = 0;
+        L->header_error = 0;
         L->res->nproblems = 0;
         L->res->total_problems = 0;
         if ((rc = prepare_load(L)) < 0) {
@@ -714,6 +770,7 @@ out:
             record_outcome(&L, fd, "failed", -1, res->message, NULL);
     }
     res->abandoned = L.cancelled || L.lost_lease;
+    res->interrupted = L.cancelled;
     csvfile_free(L.csv);
     EVP_MD_CTX_free(L.sha);
     free(L.vals);

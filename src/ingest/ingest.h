@@ -95,6 +95,7 @@ struct ingest_options {
     int64_t datafile_id;   /* > 0: the registry row exists (an upload); else one is made */
     const char *sha256;    /* the file's sha256 when known (an upload's); else computed */
     const char *owner;     /* lease owner written to the registry */
+    int64_t lease_ms;      /* an upload's lease (ingest.lease_sec); 0 = 60 s */
     ingest_progress_fn progress;
     void *progress_ctx;
     /* When set and *cancel becomes non-zero, the load stops at the next chunk
@@ -123,8 +124,9 @@ struct ingest_result {
     int64_t total_rows; /* rows in the dataset afterwards */
     int created;        /* the load created the dataset */
     char sha256[65];
-    int abandoned;     /* nothing was recorded: the load was interrupted (cancel), or an
-                        * upload's lease went to another worker */
+    int abandoned;     /* nothing was recorded: interrupted (below), or an upload's lease went
+                        * to another worker */
+    int interrupted;   /* opt->cancel stopped it: an upload goes back to the queue */
     char message[512]; /* one line: what happened (every status) */
     size_t nproblems;  /* problems[] used */
     int64_t total_problems;

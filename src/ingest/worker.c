@@ -195,7 +195,7 @@ static int load_claimed(ingest_worker *w, store *s, int64_t id, struct ingest_re
     if (!doc || options_from_json(doc, df->mode, &o) < 0 ||
         rawstore_path(w->files_dir, df->sha256, path, sizeof path) < 0) {
         snprintf(res->message, sizeof res->message, "the upload's record is damaged");
-        datafiles_finish(s, id, "failed", -1, res->message, res->message, NULL);
+        datafiles_finish(s, id, w->owner, "failed", -1, res->message, res->message, NULL);
         rc = ERR_INVAL;
         goto out;
     }
@@ -210,13 +210,14 @@ static int load_claimed(ingest_worker *w, store *s, int64_t id, struct ingest_re
     o.progress = job_progress;
     o.progress_ctx = &j;
     o.cancel = &w->cancel;
+    o.lease_ms = w->opt.lease_ms;
     j.slot = live_take(w, id);
     update_run(s, id, "running", NULL);
     log_info("loading upload", LF_INT("datafile", id), LF_STR("dataset", df->dataset),
              LF_INT("bytes", df->size));
     rc = ingest_file(s, path, df->dataset, &o, res);
-    if (res->abandoned && atomic_load(&w->cancel)) {
-        if (datafiles_release(s, id) == 1)
+    if (res->interrupted) {
+        if (datafiles_release(s, id, w->owner) == 1)
             update_run(s, id, "queued", NULL);
         log_info("upload load interrupted; it will run again", LF_INT("datafile", id));
     } else if (res->abandoned) {

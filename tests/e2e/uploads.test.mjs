@@ -346,10 +346,10 @@ test("an upload's status is shown to the client that sent it, not to another wri
   const r = await upload('mine', 'a\n1\n');
   assert.equal(r.status, 201, r.body);
   const out = JSON.parse(r.body).upload;
-  assert.equal(out.uploaded_by, admin.id);
+  assert.equal(out.uploaded_by, `hawk:${admin.id}`);
   const other = await hawkSend({ port: f.port, url: url(`/api/v1/uploads/${out.id}`), credentials: writer2,
     hashPayload: false });
   assert.equal(other.status, 404, other.body);
   const own = await getUpload(out.id);
-  assert.equal(own.uploaded_by, admin.id);
+  assert.equal(own.uploaded_by, `hawk:${admin.id}`);
 });

@@ -245,8 +245,14 @@ Test(datafiles, an_expired_lease_is_claimed_again_and_release_requeues)
     cr_assert_eq(p->progress, 40);
     cr_assert_str_eq(p->info, "mine");
     datafile_free(p);
-    cr_assert_eq(datafiles_release(t_db, a), 1);
-    cr_assert_eq(datafiles_release(t_db, a), 0, "not loading any more");
+    /* Only the lease's owner ends the load or puts it back. */
+    cr_assert_eq(datafiles_finish(t_db, a, "dead", "failed", -1, "x", "x", NULL), 0);
+    cr_assert_eq(datafiles_release(t_db, a, "dead"), 0);
+    cr_assert_eq(datafiles_get(t_db, a, &p), 0);
+    cr_assert_str_eq(p->state, "loading");
+    datafile_free(p);
+    cr_assert_eq(datafiles_release(t_db, a, "alive"), 1);
+    cr_assert_eq(datafiles_release(t_db, a, "alive"), 0, "not loading any more");
     struct datafile *d = NULL;
     cr_assert_eq(datafiles_get(t_db, a, &d), 0);
     cr_assert_str_eq(d->state, "received");
@@ -281,13 +287,14 @@ Test(datafiles, finish_records_the_outcome_and_loaded_files_are_found)
 {
     int64_t a = add_upload("ds", "loading"), b = add_upload("ds", "loading"), prior = 0;
     cr_assert_eq(datafiles_find_loaded(t_db, "ds", SHA, 0, &prior), 0);
-    cr_assert_eq(datafiles_finish(t_db, a, "loaded", 3, "loaded 3 rows", NULL, NULL), 0);
+    cr_assert_eq(datafiles_finish(t_db, a, NULL, "loaded", 3, "loaded 3 rows", NULL, NULL), 0);
     cr_assert_eq(datafiles_find_loaded(t_db, "ds", SHA, b, &prior), 1);
     cr_assert_eq(prior, a);
     cr_assert_eq(datafiles_find_loaded(t_db, "ds", SHA, a, &prior), 0, "itself excluded");
     cr_assert_eq(datafiles_find_loaded(t_db, "other", SHA, 0, &prior), 0, "per dataset");
     cr_assert_eq(
-        datafiles_finish(t_db, b, "rejected", -1, "bad", "bad", "{\"total\":1,\"items\":[]}"), 0);
+        datafiles_finish(t_db, b, NULL, "rejected", -1, "bad", "bad", "{\"total\":1,\"items\":[]}"),
+        0);
     struct datafile *d = NULL;
     cr_assert_eq(datafiles_get(t_db, b, &d), 0);
     cr_assert_str_eq(d->state, "rejected");
