@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseOf, isPg, runFerry, sleep, sql, startFerry } from './lib/ferry.mjs';
+import { databaseOf, isPg, pgOnly, runFerry, sleep, sql, startFerry } from './lib/ferry.mjs';
 import { admin, hawkSend, prepare, reader, verifyResponse } from './lib/hawk.mjs';
 import { readRows, showDataset } from './lib/datasets.mjs';
 
@@ -353,3 +353,34 @@ test("an upload's status is shown to the client that sent it, not to another wri
   const own = await getUpload(out.id);
   assert.equal(own.uploaded_by, `hawk:${admin.id}`);
 });
+
+test('PostgreSQL: an idle worker does not queue behind a running load whose lease ran out',
+  pgOnly('on SQLite one load writes at a time by design'), async () => {
+    const d = prepare();
+    const env = { FERRY_INGEST_WORKERS: '2', FERRY_INGEST_LEASE_SEC: '1', FERRY_INGEST_INLINE_BYTES: '0' };
+    const g = await startFerry({ dir: d, env });
+    try {
+      const big = await upload('slowone', bigCsv(2000000), { port: g.port });
+      assert.equal(big.status, 202, big.body);
+      const bigId = JSON.parse(big.body).upload.id;
+      for (;;) { // its rows are going in, and its lease (1 s) runs out while they do
+        const u = await getUpload(bigId, g.port);
+        if (u.state === 'loading' && /^loading/.test(u.info)) break;
+        assert.notEqual(u.state, 'loaded', 'the big load finished too early to test this');
+        await sleep(5);
+      }
+      await sleep(1100);
+      const small = await upload('quick', 'a\n1\n', { port: g.port });
+      assert.equal(small.status, 202, small.body);
+      const smallId = JSON.parse(small.body).upload.id;
+      const doneSmall = await settle(smallId, g.port);
+      assert.equal(doneSmall.state, 'loaded');
+      assert.equal((await getUpload(bigId, g.port)).state, 'loading',
+        'the small upload was loaded while the big one still ran');
+      const doneBig = await settle(bigId, g.port);
+      assert.equal(doneBig.state, 'loaded');
+      assert.equal(doneBig.rows, 2000000);
+    } finally {
+      assert.equal(await g.stop(), 0);
+    }
+  });
