@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "ingest/catalog.h"
+#include "ingest/csvfile.h"
 #include "ingest/datafiles.h"
 #include "ingest/ingest.h"
 #include "ingest/rawstore.h"
@@ -95,12 +96,13 @@ static int check_options(http_req *r)
         http_reply_error(r, ERR_INVAL, "mode must be append, upsert or replace");
         return -1;
     }
-    if (delim && !(strlen(delim) == 1 && strchr(",;|\t", delim[0])) && strcmp(delim, "tab") != 0) {
+    char d;
+    enum csvfile_encoding e;
+    if (csvfile_delimiter_parse(delim, &d) < 0) {
         http_reply_error(r, ERR_INVAL, "delimiter must be one of , ; | tab");
         return -1;
     }
-    if (enc && strcmp(enc, "utf-8") != 0 && strcmp(enc, "latin-1") != 0 &&
-        strcmp(enc, "cp1252") != 0) {
+    if (csvfile_encoding_parse(enc, &e) < 0) {
         http_reply_error(r, ERR_INVAL, "encoding must be utf-8, latin-1 or cp1252");
         return -1;
     }

@@ -112,37 +112,6 @@ static void show_progress(void *ctx, const struct ingest_progress *p)
 
 /* ---- ferry import ---------------------------------------------------------------------- */
 
-static int parse_delimiter(const char *s, char *out)
-{
-    if (!s) {
-        *out = 0;
-        return 0;
-    }
-    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
-        *out = '\t';
-        return 0;
-    }
-    if (strlen(s) == 1 && strchr(",;|", s[0])) {
-        *out = s[0];
-        return 0;
-    }
-    return ERR_INVAL;
-}
-
-static int parse_encoding(const char *s, enum csvfile_encoding *out)
-{
-    if (!s || strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0)
-        *out = CSVFILE_UTF8;
-    else if (strcasecmp(s, "latin-1") == 0 || strcasecmp(s, "latin1") == 0 ||
-             strcasecmp(s, "iso-8859-1") == 0)
-        *out = CSVFILE_LATIN1;
-    else if (strcasecmp(s, "cp1252") == 0 || strcasecmp(s, "windows-1252") == 0)
-        *out = CSVFILE_CP1252;
-    else
-        return ERR_INVAL;
-    return 0;
-}
-
 static void print_problems(const struct ingest_result *res)
 {
     if (res->nproblems == 0)
@@ -167,11 +136,11 @@ static int import_options(const struct cli *c, const char *mode, const char *del
         cli_error("--mode must be append, upsert or replace, not “%s”", mode);
         return CLI_USAGE;
     }
-    if (parse_delimiter(delim, &o->csv.delimiter) < 0) {
+    if (csvfile_delimiter_parse(delim, &o->csv.delimiter) < 0) {
         cli_error("--delimiter must be one of , ; tab |");
         return CLI_USAGE;
     }
-    if (parse_encoding(enc, &o->csv.encoding) < 0) {
+    if (csvfile_encoding_parse(enc, &o->csv.encoding) < 0) {
         cli_error("--encoding must be utf-8, latin-1 or cp1252");
         return CLI_USAGE;
     }

@@ -75,6 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 
@@ -833,6 +834,37 @@ static int start(csvfile *r, int eof)
 }
 
 /* ---- public ---------------------------------------------------------------------------- */
+
+int csvfile_delimiter_parse(const char *s, char *out)
+{
+    if (!s) {
+        *out = 0;
+        return 0;
+    }
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(s) == 1 && strchr(",;|", s[0])) {
+        *out = s[0];
+        return 0;
+    }
+    return ERR_INVAL;
+}
+
+int csvfile_encoding_parse(const char *s, enum csvfile_encoding *out)
+{
+    if (!s || strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0)
+        *out = CSVFILE_UTF8;
+    else if (strcasecmp(s, "latin-1") == 0 || strcasecmp(s, "latin1") == 0 ||
+             strcasecmp(s, "iso-8859-1") == 0)
+        *out = CSVFILE_LATIN1;
+    else if (strcasecmp(s, "cp1252") == 0 || strcasecmp(s, "windows-1252") == 0)
+        *out = CSVFILE_CP1252;
+    else
+        return ERR_INVAL;
+    return 0;
+}
 
 int csvfile_open(const struct csvfile_options *opt, csvfile_record_fn fn, void *ctx, csvfile **out)
 {

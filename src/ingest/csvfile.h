@@ -85,6 +85,14 @@ typedef int (*csvfile_record_fn)(void *ctx, const struct csvfile_record *rec);
  * input (message says what and where), ERR_TOOBIG for a limit exceeded,
  * ERR_NOMEM. */
 
+/* The options as users write them (CLI flags, upload query parameters); NULL
+ * means the default (sniff the delimiter; UTF-8). Delimiter: "," ";" "|" or
+ * "tab" (also a tab character, or the two characters \t). Encoding, in any
+ * case: utf-8 | utf8, latin-1 | latin1 | iso-8859-1, cp1252 | windows-1252.
+ * Return 0, or ERR_INVAL for anything else. */
+int csvfile_delimiter_parse(const char *s, char *out);
+int csvfile_encoding_parse(const char *s, enum csvfile_encoding *out);
+
 /* Create a reader. opt may be NULL (all defaults). ERR_INVAL for a bad
  * delimiter or encoding. */
 int csvfile_open(const struct csvfile_options *opt, csvfile_record_fn fn, void *ctx, csvfile **out);

@@ -140,13 +140,9 @@ static int options_from_json(json_t *doc, const char *mode, struct ingest_option
     o->primary_key = opt_str(doc, "primary_key");
     o->key = opt_str(doc, "key");
     o->force = json_is_true(json_object_get(doc, "force"));
-    const char *d = opt_str(doc, "delimiter");
-    o->csv.delimiter = d && strlen(d) == 1 ? d[0] : 0;
-    const char *e = opt_str(doc, "encoding");
-    o->csv.encoding = !e                          ? CSVFILE_UTF8
-                      : strcmp(e, "latin-1") == 0 ? CSVFILE_LATIN1
-                      : strcmp(e, "cp1252") == 0  ? CSVFILE_CP1252
-                                                  : CSVFILE_UTF8;
+    if (csvfile_delimiter_parse(opt_str(doc, "delimiter"), &o->csv.delimiter) < 0 ||
+        csvfile_encoding_parse(opt_str(doc, "encoding"), &o->csv.encoding) < 0)
+        return ERR_INVAL;
     return 0;
 }
 
