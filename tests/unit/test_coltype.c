@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "ingest/coltype.h"
+#include "unit_util.h"
 
 #define INFERENCE_FILE "tests/data/coltype/inference.txt"
 
@@ -737,36 +738,12 @@ Test(coltype, classify_matches_convert)
 
 /* ---- inference cases from the data file ----------------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode one cell by the file's rules into out; returns its length. */
 static size_t decode_cell(const char *s, size_t n, char *out)
 {
     if (n == 2 && s[0] == '\\' && s[1] == 'e')
         return 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-            hexval(s[i + 3]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 2]) * 16 + hexval(s[i + 3]));
-            i += 3;
-        } else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
-            out[o++] = '\\';
-            i++;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    return o;
+    return unit_unescape(s, n, out);
 }
 
 /* Check one column: infer its type, compare, and check that every non-NULL

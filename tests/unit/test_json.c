@@ -14,38 +14,9 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "unit_util.h"
 
 #define STRINGS_FILE "tests/data/json/strings.txt"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decode s[0..n) by the file's rules (\xNN, \\) into out; returns the length. */
-static size_t decode_field(const char *s, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-            hexval(s[i + 3]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 2]) * 16 + hexval(s[i + 3]));
-            i += 3;
-        } else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
-            out[o++] = '\\';
-            i += 1;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    return o;
-}
 
 /* The whole output of writing one string value. */
 static void write_string(struct buf *out, const char *s, size_t n)
@@ -73,8 +44,8 @@ Test(json, strings_file)
             continue;
         const char *tab = memchr(line, '\t', len);
         cr_assert_not_null(tab, "%s:%d: no TAB", STRINGS_FILE, lineno);
-        size_t in_len = decode_field(line, (size_t)(tab - line), in);
-        size_t want_len = decode_field(tab + 1, len - (size_t)(tab - line) - 1, want);
+        size_t in_len = unit_unescape(line, (size_t)(tab - line), in);
+        size_t want_len = unit_unescape(tab + 1, len - (size_t)(tab - line) - 1, want);
 
         struct buf out;
         write_string(&out, in, in_len);
@@ -91,10 +62,10 @@ Test(json, strings_file)
 Test(json, strings_file_decoder)
 {
     char out[16];
-    cr_assert_eq(decode_field("\\x4", 3, out), 3);
-    cr_assert_eq(decode_field("\\x41", 4, out), 1);
+    cr_assert_eq(unit_unescape("\\x4", 3, out), 3);
+    cr_assert_eq(unit_unescape("\\x41", 4, out), 1);
     cr_assert_eq(out[0], 'A');
-    cr_assert_eq(decode_field("\\\\x41", 5, out), 4);
+    cr_assert_eq(unit_unescape("\\\\x41", 5, out), 4);
     cr_assert_eq(memcmp(out, "\\x41", 4), 0);
 }
 
