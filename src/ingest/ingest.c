@@ -165,7 +165,6 @@ out:
  * redoes it the checked way). */
 static int doubt(struct load *L)
 {
-    L->violation = 1;
     csvfile_set_error(L->csv, "a value does not fit the types of the sample");
     return ERR_CONFLICT;
 }
@@ -599,7 +598,7 @@ static int reject(struct load *L, int read_rc)
  * changed; the caller checks the whole file and loads again); <0 failed. */
 static int load_and_settle(struct load *L, int fd)
 {
-    L->violation = L->producer_failed = L->load_error = 0;
+    L->producer_failed = L->load_error = 0;
     int rc = load_pass(L, fd);
     if (rc == 0) {
         L->res->status = INGEST_LOADED;

@@ -55,7 +55,6 @@ struct load {
     int64_t rows;
     int header_error;    /* the header itself was refused */
     int fast;            /* loading with types from a sample: any doubt -> the checked way */
-    int violation;       /* fast: a value did not fit the sampled types */
     int producer_failed; /* pass 2: reading or converting stopped the load */
     int lost_lease;      /* an upload's lease went to another worker: record nothing */
     int64_t prior;       /* the datafile that loaded this same file before */
