@@ -39,11 +39,11 @@ LDLIBS_BASE  = $(PKG_LIBS) -lpthread -lm
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 MIGS     := $(sort $(wildcard src/store/migrations/*.sql))
-GEN_SRC  := $(BUILD)/gen/migrations.c
+GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 
-REL_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o) $(BUILD)/rel/gen/migrations.o
-SAN_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o) $(BUILD)/san/gen/migrations.o
+REL_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/rel/gen/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/san/gen/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(BUILD)/san/%.o)
 
 .PHONY: all ferry san run test lint format deps deps-apt deps-npm unit e2e clean help
@@ -85,9 +85,14 @@ $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -o $@ $<
 
-$(GEN_SRC): $(BUILD)/tools/embed $(MIGS)
+$(BUILD)/gen/migrations.c: $(BUILD)/tools/embed $(MIGS)
 	@mkdir -p $(@D)
 	$(BUILD)/tools/embed migrations $(MIGS) > $@.tmp && mv $@.tmp $@
+
+# The OpenAPI document served at /api/v1/openapi.json, with the build's version.
+$(BUILD)/gen/openapi.c: $(BUILD)/tools/embed src/api/openapi.json $(wildcard VERSION)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed -s @FERRY_VERSION@=$(VERSION) openapi src/api/openapi.json > $@.tmp && mv $@.tmp $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
