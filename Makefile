@@ -119,13 +119,15 @@ e2e: san
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= 20000
-FUZZ_LIBS    := -lcrypto
-FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk fuzz_base64 fuzz_csv
+FUZZ_LIBS    := -lcrypto -ljansson
+FUZZ_TARGETS := fuzz_json fuzz_router fuzz_hawk fuzz_base64 fuzz_csv fuzz_dquery
 fuzz_json_SRC   := src/core/json.c src/core/buf.c src/core/err.c
 fuzz_router_SRC := src/http/router.c src/core/err.c
 fuzz_hawk_SRC   := $(sort $(wildcard src/auth/hawk*.c)) src/core/base64.c src/core/err.c
 fuzz_base64_SRC := src/core/base64.c src/core/err.c
 fuzz_csv_SRC    := src/ingest/csvfile.c src/ingest/coltype.c src/core/buf.c src/core/err.c
+fuzz_dquery_SRC := src/api/dquery.c src/api/cursor.c src/ingest/coltype.c src/core/utf8.c \
+                   src/core/arena.c src/core/base64.c src/core/buf.c src/core/err.c
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$($$*_SRC)

@@ -7,6 +7,9 @@
  * the winner's file), and a crash leaves at most a stray temporary file, never
  * a half-written key. On file systems without hard links the file is created
  * directly with O_CREAT | O_EXCL.
+ *
+ * Derived keys (secret_derive) are HMAC-SHA256 of a purpose label keyed with
+ * the secret: one secret to keep, a separate key for each use.
  */
 #include "auth/secret.h"
 
@@ -23,6 +26,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "core/base64.h"
@@ -342,6 +346,16 @@ void secret_key_free(secret_key *k)
 const char *secret_key_source(const secret_key *k)
 {
     return k->source;
+}
+
+void secret_derive(const secret_key *k, const char *label, unsigned char out[SECRET_DERIVED_BYTES])
+{
+    unsigned int len = 0;
+    /* Only a broken crypto library fails here: nothing a caller could handle. */
+    if (!HMAC(EVP_sha256(), k->bytes, SECRET_KEY_BYTES, (const unsigned char *)label, strlen(label),
+              out, &len) ||
+        len != SECRET_DERIVED_BYTES)
+        abort();
 }
 
 /* ---- sealing ------------------------------------------------------------------ */

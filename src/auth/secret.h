@@ -66,6 +66,15 @@ int secret_key_from_bytes(const void *bytes, size_t n, const char *source, secre
 /* Wipe and free. Accepts NULL. */
 void secret_key_free(secret_key *k);
 
+/* A 32-byte key for one purpose, derived from the secret:
+ * HMAC-SHA256(secret, label). The same secret and label always give the same
+ * key, so every process sharing the secret derives it without storing it
+ * (the data API's cursor key: label "ferry cursor v1"). k and label (a
+ * NUL-terminated string) are borrowed; writes SECRET_DERIVED_BYTES to out.
+ * Cannot fail (a crypto library that cannot compute an HMAC aborts). */
+#define SECRET_DERIVED_BYTES 32
+void secret_derive(const secret_key *k, const char *label, unsigned char out[SECRET_DERIVED_BYTES]);
+
 /* Where the key came from, for messages: the file path or "auth.secret". */
 const char *secret_key_source(const secret_key *k);
 

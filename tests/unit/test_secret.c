@@ -2,7 +2,8 @@
  * secret: sealing round trips and every way a sealed value must fail to open;
  * loading the secret inline and from a file (created 0600, reused, refused when
  * group-readable or malformed); the database's check value on first start and
- * on a mismatch. Each test has its own directory and SQLite database.
+ * on a mismatch; derived keys (known vectors, and what they depend on). Each
+ * test has its own directory and SQLite database.
  */
 #include <criterion/criterion.h>
 
@@ -207,6 +208,50 @@ Test(secret, key_from_bytes_needs_32)
     cr_assert_eq(secret_key_from_bytes("short", 5, NULL, &k), ERR_INVAL);
     cr_assert_null(k);
     secret_key_free(NULL);
+}
+
+/* Derived keys: HMAC-SHA256(secret, label). The vectors were computed with
+ * `printf 'LABEL' | openssl dgst -sha256 -mac HMAC -macopt hexkey:000102...1f`. */
+static void derive_hex(const secret_key *k, const char *label,
+                       char hex[2 * SECRET_DERIVED_BYTES + 1])
+{
+    unsigned char out[SECRET_DERIVED_BYTES];
+    secret_derive(k, label, out);
+    for (size_t i = 0; i < sizeof out; i++)
+        snprintf(hex + 2 * i, 3, "%02x", out[i]);
+}
+
+Test(secret, derive_known_vectors)
+{
+    unsigned char raw[SECRET_KEY_BYTES];
+    for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = (unsigned char)i;
+    secret_key *k = NULL;
+    cr_assert_eq(secret_key_from_bytes(raw, sizeof raw, "test", &k), 0);
+    char hex[2 * SECRET_DERIVED_BYTES + 1];
+    derive_hex(k, "ferry cursor v1", hex);
+    cr_assert_str_eq(hex, "5aca9dcbfb035645fd6128e9473e2d457b248fdc506595924cd93812c4f0f1e7");
+    derive_hex(k, "", hex);
+    cr_assert_str_eq(hex, "d38b42096d80f45f826b44a9d5607de72496a415d3f4a1a8c88e3bb9da8dc1cb");
+    secret_key_free(k);
+}
+
+Test(secret, derive_depends_on_secret_and_label)
+{
+    secret_key *a = key_of(7), *a2 = key_of(7), *b = key_of(8);
+    char x[2 * SECRET_DERIVED_BYTES + 1], y[2 * SECRET_DERIVED_BYTES + 1];
+    derive_hex(a, "ferry cursor v1", x);
+    derive_hex(a2, "ferry cursor v1", y);
+    cr_assert_str_eq(x, y, "same secret and label, same key");
+    derive_hex(a, "ferry cursor v2", y);
+    cr_assert_str_neq(x, y, "another label");
+    derive_hex(b, "ferry cursor v1", y);
+    cr_assert_str_neq(x, y, "another secret");
+    derive_hex(a, "ferry cursor v1 ", y);
+    cr_assert_str_neq(x, y, "a label is not a prefix of another");
+    secret_key_free(a);
+    secret_key_free(a2);
+    secret_key_free(b);
 }
 
 Test(secret, key_file_created_0600_and_reused)
