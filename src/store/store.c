@@ -297,6 +297,16 @@ int store_prepare(store *s, const char *sql, store_stmt **out)
     return s->be->prepare(s, sql, out);
 }
 
+int store_prepare_stream(store *s, const char *sql, store_stmt **out)
+{
+    if (!out)
+        return ERR_INVAL;
+    *out = NULL;
+    if (!s || !sql)
+        return ERR_INVAL;
+    return s->be->prepare_stream(s, sql, out);
+}
+
 int store_bind(store_stmt *st, int idx, struct store_value v)
 {
     if (!st)

@@ -193,6 +193,29 @@ const char *store_column_text(store_stmt *st, int col, size_t *len);
 /* End this use of the statement: discard remaining rows and clear the binds. */
 void store_stmt_reset(store_stmt *st);
 
+/* Prepare a statement for a result too big to hold in memory (a whole-table
+ * export): bind and step it like any statement, end it with store_stmt_reset.
+ * Memory stays bounded whatever the number of rows.
+ *
+ *   SQLite      the same as store_prepare (SQLite steps lazily). A read holds a
+ *               snapshot while it lasts (WAL: writers go on; checkpoints wait).
+ *   PostgreSQL  the first step declares a NO SCROLL cursor for the SQL with its
+ *               binds and fetches STORE_STREAM_BATCH rows at a time. Outside a
+ *               transaction it first opens one (BEGIN ISOLATION LEVEL REPEATABLE
+ *               READ, READ ONLY), so every row comes from one snapshot;
+ *               store_stmt_reset closes the cursor and ends the transaction it
+ *               opened (inside the caller's transaction it only closes the
+ *               cursor). While the stream is open the connection may run other
+ *               statements (they see the same snapshot). In a transaction the
+ *               stream opened they are read-only too, and until the reset
+ *               store_in_transaction is 1 and store_begin fails (ERR_INVAL).
+ *
+ * The statement is not cached: each call prepares a new one, freed by
+ * store_stmt_reset. SELECT statements only (ERR_INVAL for others is not
+ * promised; the database refuses what a cursor cannot run). */
+#define STORE_STREAM_BATCH 2000
+int store_prepare_stream(store *s, const char *sql, store_stmt **out);
+
 /* Convenience: run a query expected to return at most one row, and read its first
  * column. out is reset, then receives the value's text (copied). Returns 1 if a
  * row was found, 0 if none or the value is SQL NULL, <0 on error. */

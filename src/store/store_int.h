@@ -76,6 +76,10 @@ struct store_backend {
 
     int (*exec)(store *s, const char *sql); /* several statements, no binds */
     int (*prepare)(store *s, const char *sql, store_stmt **out);
+    /* store_prepare_stream: a new statement outside the cache, freed by reset;
+     * the backend keeps a list of those in use so that clean and close reach
+     * them. */
+    int (*prepare_stream)(store *s, const char *sql, store_stmt **out);
     int (*bind)(store_stmt *st, int idx, struct store_value v);
     int (*step)(store_stmt *st);
     int64_t (*changes)(store_stmt *st);
@@ -92,7 +96,8 @@ struct store_backend {
     int (*rollback)(store *s); /* only called when in_transaction() is true */
     int (*in_transaction)(const store *s);
     /* Return a connection to a clean state before the pool reuses it: reset
-     * statements left in use, roll back an open transaction. */
+     * statements left in use (streams included: that frees them and ends a
+     * transaction a stream opened), roll back an open transaction. */
     void (*clean)(store *s);
 
     /* schema is never NULL here (store.c substitutes s->default_schema). */

@@ -13,10 +13,13 @@
  *   refused" and other connection problems (ERR_UNAVAILABLE, which store_wait
  *   retries). Each new connection runs SET search_path TO "<main schema>", ferry
  *   (unqualified user tables go to the main schema, metadata tables ferry_*
- *   resolve to the ferry schema) and bytea_output=hex. Notices are discarded.
- *   Closing frees the cached statements without DEALLOCATE and lets the server
- *   roll back an open transaction; cleaning for the pool ends an abandoned COPY,
- *   resets statements left in use and rolls back.
+ *   resolve to the ferry schema), bytea_output=hex, TimeZone=UTC and
+ *   DateStyle=ISO (timestamptz values read back as "YYYY-MM-DD HH:MM:SS+00",
+ *   whatever the server's default zone). Notices are discarded.
+ *   Closing frees the cached statements and streams without DEALLOCATE or
+ *   CLOSE and lets the server roll back an open transaction; cleaning for the
+ *   pool ends an abandoned COPY, resets statements and streams left in use (a
+ *   stream's reset ends the transaction it opened) and rolls back.
  *
  * Errors (pg__fail, for all three files)
  *   SQLSTATE class 23 -> ERR_CONSTRAINT; 40P01, 55P03, 40001 -> ERR_BUSY;
@@ -26,7 +29,12 @@
  *
  * Transactions: BEGIN / COMMIT / ROLLBACK; store_in_transaction is
  *   PQtransactionStatus (in a block, or in a failed block). COMMIT of a failed
- *   transaction rolls back, and store_commit says so (ERR_STORE).
+ *   transaction rolls back, and store_commit says so (ERR_STORE). A stream
+ *   outside a transaction opens one (store_pg_stmt.c); while it is open
+ *   store_in_transaction says so and store_begin is refused. Commit and
+ *   rollback that end a transaction tell the streams (pg__tx_ended): their
+ *   cursors are gone, and their reset must neither CLOSE them nor end a later
+ *   transaction.
  *
  * Introspection asks pg_catalog through the public query API, so its statements
  *   are cached like any caller's.
@@ -112,6 +120,12 @@ int pg__fail(struct pg_conn *c, const PGresult *r, const char *prefix, const cha
                       primary, detail[0] ? " (" : "", detail, detail[0] ? ")" : "",
                       sql ? " (in: " : "", sql ? sql : "", sql ? ")" : "");
     return rc;
+}
+
+void pg__tx_ended(struct pg_conn *c)
+{
+    c->stream_tx = 0;
+    c->txn++;
 }
 
 /* Run a command with PQexec; 0 or <0 with the error recorded. */
@@ -215,7 +229,8 @@ static int pg_open(const char *url, const struct store_options *opt, store **out
     if (rc == 0)
         rc = store_quote_ident(schema, &sql);
     if (rc == 0)
-        rc = buf_puts(&sql, ", ferry; SET bytea_output TO hex");
+        rc = buf_puts(&sql, ", ferry; SET bytea_output TO hex; SET TimeZone TO 'UTC'; "
+                            "SET DateStyle TO ISO");
     if (rc == 0)
         rc = run(c, buf_cstr(&sql), "cannot set up the connection");
     buf_free(&sql);
@@ -268,11 +283,15 @@ static int pg_begin(store *s)
     return run(conn_of(s), "BEGIN", "begin");
 }
 
+static int pg_in_transaction(const store *s);
+
 static int pg_commit(store *s)
 {
     struct pg_conn *c = conn_of(s);
     PGTransactionStatusType ts = PQtransactionStatus(c->conn);
     PGresult *r = PQexec(c->conn, "COMMIT");
+    if (!pg_in_transaction(s))
+        pg__tx_ended(c);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pg__fail(c, r, "commit", NULL);
@@ -287,7 +306,11 @@ static int pg_commit(store *s)
 
 static int pg_rollback(store *s)
 {
-    return run(conn_of(s), "ROLLBACK", "rollback");
+    struct pg_conn *c = conn_of(s);
+    int rc = run(c, "ROLLBACK", "rollback");
+    if (!pg_in_transaction(s))
+        pg__tx_ended(c);
+    return rc;
 }
 
 static int pg_in_transaction(const store *s)
@@ -348,6 +371,7 @@ const struct store_backend store_pg_backend = {
     .errmsg = NULL,
     .exec = pg_exec,
     .prepare = pg__prepare,
+    .prepare_stream = pg__prepare_stream,
     .bind = pg__bind,
     .step = pg__step,
     .changes = pg__changes,

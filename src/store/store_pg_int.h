@@ -10,14 +10,16 @@
  *                    vtable instance store_pg_backend;
  *   store_pg_stmt.c  prepared statements and their per-connection cache, binds
  *                    and the parameter types, result rows and the column getters
- *                    (bytea decoded);
+ *                    (bytea decoded), and streams (cursors fetched in batches);
  *   store_pg_copy.c  the bulk loader, COPY ... FROM STDIN in text format.
  *
  * The one object the files share is the connection, struct pg_conn below. A
  * statement (struct pg_stmt) is private to store_pg_stmt.c and a loader to
- * store_pg_copy.c: the connection only holds the statement cache's list (a
- * struct store_lru, store_int.h), which store_pg.c empties or resets through
- * pg__stmts_free() and pg__stmts_reset().
+ * store_pg_copy.c: the connection only holds the statement cache's list and the
+ * list of open streams (struct store_lru, store_int.h), which store_pg.c empties
+ * or resets through pg__stmts_free() and pg__stmts_reset(), and the bookkeeping
+ * of the transaction streams opened (stream_tx, txn), which store_pg.c's commit
+ * and rollback update through pg__tx_ended().
  *
  * While a loader is open (in_copy) the connection is in COPY mode: prepare, step
  * and exec refuse with ERR_INVAL, dropping a statement skips its DEALLOCATE, and
@@ -43,10 +45,19 @@ struct pg_stmt; /* store_pg_stmt.c */
 struct pg_conn {
     struct store base;
     PGconn *conn;
-    struct store_lru cache;  /* statements (struct pg_stmt), most recently used first */
-    unsigned long next_name; /* the last server statement name was "f<next_name>" */
-    int64_t changes;         /* rows changed by the last statement or COPY */
-    int in_copy;             /* a loader is open */
+    struct store_lru cache;    /* statements (struct pg_stmt), most recently used first */
+    struct store_lru streams;  /* streams in use (struct pg_stmt), not cached */
+    unsigned long next_name;   /* the last server statement name was "f<next_name>" */
+    unsigned long next_cursor; /* the last cursor name was "fc<next_cursor>" */
+    /* Streams open in a transaction that a stream opened (BEGIN ... READ ONLY);
+     * the last of them to be reset ends it. 0: no such transaction. */
+    int stream_tx;
+    /* Transactions ended through the backend so far (commit, rollback, a
+     * stream's end): a cursor lives in the transaction whose number it
+     * recorded, and is gone once this moves on. */
+    unsigned long txn;
+    int64_t changes; /* rows changed by the last statement or COPY */
+    int in_copy;     /* a loader is open */
     char schema[STORE_IDENT_MAX + 1];
 };
 
@@ -72,20 +83,27 @@ void *pg__xrealloc(void *p, size_t n);
  * design comment of store_pg.c); ERR_UNAVAILABLE when the connection is bad. */
 int pg__fail(struct pg_conn *c, const PGresult *r, const char *prefix, const char *sql);
 
+/* Note that the transaction open on c has ended (committed or rolled back): the
+ * cursors of streams in it are gone and no stream owns a transaction. */
+void pg__tx_ended(struct pg_conn *c);
+
 /* ---- store_pg_stmt.c -------------------------------------------------------------------- */
 
 /* Write into out the text form of d that float8in reads back exactly ("NaN",
  * "Infinity", "-Infinity" or %.17g). Returns what snprintf returns. */
 int pg__format_double(double d, char *out, size_t outlen);
 
-/* Reset every cached statement still in use (as store_stmt_reset would). */
+/* Reset every cached statement still in use and every open stream (as
+ * store_stmt_reset would: a stream's cursor is closed, the transaction it opened
+ * ended, and it is freed). */
 void pg__stmts_reset(struct pg_conn *c);
 
-/* Free every cached statement without DEALLOCATE (closing the session drops
- * them on the server); the cache is empty afterwards. */
+/* Free every cached statement and stream without DEALLOCATE or CLOSE (closing
+ * the session drops them on the server); both lists are empty afterwards. */
 void pg__stmts_free(struct pg_conn *c);
 
 int pg__prepare(store *s, const char *sql, store_stmt **out);
+int pg__prepare_stream(store *s, const char *sql, store_stmt **out);
 int pg__bind(store_stmt *stmt, int idx, struct store_value v);
 int pg__step(store_stmt *stmt);
 int64_t pg__changes(store_stmt *stmt);

@@ -1,8 +1,8 @@
 /*
  * store_pg_stmt: statements of the PostgreSQL backend - the per-connection
  * statement cache, binds and their parameter types, result rows and the column
- * getters. The connection, errors (pg__fail) and the vtable are in store_pg.c;
- * see store_pg_int.h for how the files divide the backend.
+ * getters, and streams. The connection, errors (pg__fail) and the vtable are in
+ * store_pg.c; see store_pg_int.h for how the files divide the backend.
  *
  * Statements and the cache
  *   $N placeholders are native. Statements are server-side prepared statements
@@ -30,12 +30,38 @@
  * Rows
  *   Results are requested in text format and held by the statement until the
  *   next reset (PQexecPrepared buffers the whole result: keep big reads to
- *   bounded pages; the bulk path, COPY, streams). Column types come from the
- *   result's type OIDs: int2/int4/int8/oid -> STORE_INT, float4/float8/numeric
- *   -> STORE_DOUBLE, bytea -> STORE_BLOB, bool -> STORE_INT (0/1, text "1"/"0":
+ *   bounded pages, or use a stream). Column types come from the result's type
+ *   OIDs: int2/int4/int8/oid -> STORE_INT, float4/float8/numeric ->
+ *   STORE_DOUBLE, bytea -> STORE_BLOB, bool -> STORE_INT (0/1, text "1"/"0":
  *   the SQLite view, where booleans are integers), anything else -> STORE_TEXT.
  *   bytea values are decoded, so store_column_text gives the raw bytes; the
  *   decoded copy lives until the statement steps or is reset.
+ *
+ * Streams (store_prepare_stream)
+ *   A stream is a struct pg_stmt with stream set, outside the cache: it is kept
+ *   in the connection's list of streams (so that cleaning and closing reach
+ *   it) and freed by its reset. Prepare parses the SQL as the unnamed statement
+ *   (PQprepare with name "", which the next parse replaces: nothing to
+ *   deallocate) for its syntax errors and parameter types, read as for a cached
+ *   statement. The first step sends, if the connection is idle, BEGIN ISOLATION
+ *   LEVEL REPEATABLE READ READ ONLY, then DECLARE fc<N> NO SCROLL CURSOR FOR
+ *   <sql> through PQexecParams with the binds, their types chosen as for a
+ *   cached statement (the inferred type unless it cannot take the bind:
+ *   retype_for); the extended protocol takes parameters in DECLARE. Then FETCH
+ *   FORWARD STORE_STREAM_BATCH FROM fc<N> (simple protocol, text format) fills
+ *   the same fields an executed statement fills (res, row, nrows), so the
+ *   column getters are the same code; each batch's PGresult is freed when the
+ *   next is fetched, and a batch shorter than STORE_STREAM_BATCH is the last.
+ *   A failed DECLARE or FETCH makes every later step fail until the reset.
+ *   Reset sends CLOSE when the cursor's transaction is still open and sound,
+ *   and ends the transaction if a stream opened it: COMMIT, or ROLLBACK when it
+ *   failed. Streams opened while a stream's transaction is open share it
+ *   (c->stream_tx counts them; the last one reset ends it); inside the caller's
+ *   transaction a stream only closes its cursor. A cursor records the number
+ *   of the transaction it lives in (c->txn, moved on by commit and rollback
+ *   through pg__tx_ended), so a reset after the caller ended that transaction
+ *   sends nothing. (A transaction ended by SQL text, store_exec("COMMIT"), is
+ *   not seen: don't.)
  */
 #include <inttypes.h>
 #include <math.h>
@@ -60,6 +86,8 @@
 #define OID_FLOAT8  701
 #define OID_NUMERIC 1700
 
+#define STREAM_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
 struct pg_param {
     Oid type;   /* 0: let the server infer (text, NULL) */
     int format; /* 0 text, 1 binary */
@@ -70,12 +98,16 @@ struct pg_param {
     size_t cap;
 };
 
+/* Where a stream is: NEW (not declared yet), OPEN (fetching), END (the last
+ * batch is in res), FAILED (a DECLARE or FETCH failed: steps fail until reset). */
+enum stream_state { STREAM_NEW = 0, STREAM_OPEN, STREAM_END, STREAM_FAILED };
+
 struct pg_stmt {
     struct store_stmt base;
     char *sql; /* the caller's SQL text (the cache key), owned */
     uint32_t hash;
     int in_use;
-    struct store_lru_node lru; /* in the connection's cache */
+    struct store_lru_node lru; /* in the connection's cache, or its streams for a stream */
     char name[24];             /* server statement name; "" when not prepared */
     int nparams;
     Oid *ptypes; /* types it was prepared with (nparams) */
@@ -85,6 +117,15 @@ struct pg_stmt {
     unsigned char **dec; /* decoded bytea of the current row, per column (PQfreemem) */
     size_t *declen;
     int ndec;
+    /* Streams only (stream set; see "Streams" above). */
+    int stream;
+    int typed; /* ptypes holds the server's inferred types (else: the binds') */
+    enum stream_state state;
+    int declared;      /* the cursor was declared */
+    int own_tx;        /* counted in c->stream_tx */
+    unsigned long txn; /* c->txn when it was declared: the cursor's transaction */
+    int rc;            /* the error a FAILED stream returns again */
+    char cursor[24];   /* "fc<N>" */
 };
 
 static struct pg_stmt *stmt_of(store_stmt *st)
@@ -231,21 +272,21 @@ static void cache_evict(struct pg_conn *c)
     }
 }
 
-/* Prepare e on the server with the given types (NULL: all inferred), then read
- * the parameter types the server settled on. */
-static int server_prepare(struct pg_conn *c, struct pg_stmt *e, const Oid *types)
+/* Parse e's SQL on the server as statement name ("" = the unnamed one) with the
+ * given types (NULL: all inferred). */
+static int parse(struct pg_conn *c, struct pg_stmt *e, const char *name, const Oid *types)
 {
-    char name[24];
-    snprintf(name, sizeof name, "f%lu", ++c->next_name);
     PGresult *r = PQprepare(c->conn, name, e->sql, e->nparams, types);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        int rc = pg__fail(c, r, NULL, e->sql);
-        PQclear(r);
-        return rc;
-    }
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg__fail(c, r, NULL, e->sql);
     PQclear(r);
-    snprintf(e->name, sizeof e->name, "%s", name);
-    r = PQdescribePrepared(c->conn, name);
+    return rc;
+}
+
+/* Read the parameter types the server settled on for statement name into
+ * e->ptypes. */
+static int describe_params(struct pg_conn *c, struct pg_stmt *e, const char *name)
+{
+    PGresult *r = PQdescribePrepared(c->conn, name);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         int rc = pg__fail(c, r, NULL, e->sql);
         PQclear(r);
@@ -255,6 +296,48 @@ static int server_prepare(struct pg_conn *c, struct pg_stmt *e, const Oid *types
         e->ptypes[i] = i < PQnparams(r) ? PQparamtype(r, i) : 0;
     PQclear(r);
     return 0;
+}
+
+/* Prepare e on the server with the given types (NULL: all inferred), then read
+ * the parameter types the server settled on. */
+static int server_prepare(struct pg_conn *c, struct pg_stmt *e, const Oid *types)
+{
+    char name[24];
+    snprintf(name, sizeof name, "f%lu", ++c->next_name);
+    int rc = parse(c, e, name, types);
+    if (rc < 0)
+        return rc;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    return describe_params(c, e, name);
+}
+
+/* Does the error message say that a parameter's type can only come from its
+ * bind? Such SQL is typed at its first step. */
+static int untyped_error(const char *msg)
+{
+    return strstr(msg, "could not determine data type of parameter") ||
+           strstr(msg, "inconsistent types deduced for parameter");
+}
+
+/* A new statement for sql (copied) with nparams parameters, all NULL. */
+static struct pg_stmt *stmt_new(store *s, const char *sql, uint32_t hash, int nparams)
+{
+    struct pg_stmt *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    e->base.s = s;
+    e->sql = strdup(sql);
+    if (!e->sql)
+        abort();
+    e->hash = hash;
+    e->nparams = nparams;
+    e->ptypes = pg__xrealloc(NULL, (size_t)nparams * sizeof *e->ptypes);
+    e->params = calloc((size_t)nparams + 1, sizeof *e->params);
+    if (!e->params)
+        abort();
+    for (int i = 0; i < nparams; i++)
+        e->params[i].isnull = 1;
+    return e;
 }
 
 int pg__prepare(store *s, const char *sql, store_stmt **out)
@@ -279,31 +362,13 @@ int pg__prepare(store *s, const char *sql, store_stmt **out)
         store__set_errmsg(s, "several statements in one prepare (use store_exec): %.300s", sql);
         return ERR_INVAL;
     }
-    struct pg_stmt *e = calloc(1, sizeof *e);
-    if (!e)
-        abort();
-    e->base.s = s;
-    e->sql = strdup(sql);
-    if (!e->sql)
-        abort();
-    e->hash = h;
-    e->nparams = nparams;
-    e->ptypes = pg__xrealloc(NULL, (size_t)nparams * sizeof *e->ptypes);
-    e->params = calloc((size_t)nparams + 1, sizeof *e->params);
-    if (!e->params)
-        abort();
-    for (int i = 0; i < nparams; i++)
-        e->params[i].isnull = 1;
+    struct pg_stmt *e = stmt_new(s, sql, h, nparams);
     int rc = server_prepare(c, e, NULL);
-    if (rc < 0) {
-        /* A parameter whose type only its bind can tell: prepare at the first step. */
-        const char *m = store_errmsg(s);
-        if (!strstr(m, "could not determine data type of parameter") &&
-            !strstr(m, "inconsistent types deduced for parameter")) {
-            stmt_free(c, e, 0);
-            return rc;
-        }
+    if (rc < 0 && !untyped_error(store_errmsg(s))) {
+        stmt_free(c, e, 0);
+        return rc;
     }
+    /* Else a parameter whose type only its bind can tell: prepare at the first step. */
     e->in_use = 1;
     store__lru_push_front(&c->cache, &e->lru);
     cache_evict(c);
@@ -419,11 +484,28 @@ static Oid retype_for(const struct pg_param *p, Oid have)
     return 0;
 }
 
+/* The parameter types for this use's binds into types (nparams entries). With
+ * typed (e->ptypes holds the server's inferred types) each keeps its inferred
+ * type unless that cannot take the bind (retype_for), so a function taking
+ * integer still matches an integer bind; without, the binds' own types (0, to
+ * infer, for NULL and text). */
+static void bind_types(const struct pg_stmt *e, int typed, Oid *types)
+{
+    for (int i = 0; i < e->nparams; i++) {
+        const struct pg_param *p = &e->params[i];
+        if (!typed) {
+            types[i] = p->isnull ? 0 : p->type;
+        } else {
+            Oid t = retype_for(p, e->ptypes[i]);
+            types[i] = t ? t : e->ptypes[i];
+        }
+    }
+}
+
 /* Make sure the server statement suits this use's binds: statements the server
  * could not type without them are prepared now with the binds' types; a
- * parameter whose inferred type cannot take the bind (see retype_for) gets the
- * statement prepared again with the bind's type. Other parameters keep theirs,
- * so a function taking integer still matches an integer bind. */
+ * parameter whose inferred type cannot take the bind gets the statement
+ * prepared again with the bind's type (bind_types). */
 static int ensure_types(struct pg_conn *c, struct pg_stmt *e)
 {
     int need = !e->name[0];
@@ -433,51 +515,47 @@ static int ensure_types(struct pg_conn *c, struct pg_stmt *e)
     if (!need)
         return 0;
     Oid *types = pg__xrealloc(NULL, ((size_t)e->nparams + 1) * sizeof *types);
-    for (int i = 0; i < e->nparams; i++) {
-        const struct pg_param *p = &e->params[i];
-        if (!e->name[0]) {
-            types[i] = p->isnull ? 0 : p->type;
-        } else {
-            Oid t = retype_for(p, e->ptypes[i]);
-            types[i] = t ? t : e->ptypes[i];
-        }
-    }
+    bind_types(e, e->name[0] != '\0', types);
     deallocate(c, e);
     int rc = server_prepare(c, e, types);
     free(types);
     return rc;
 }
 
-static int execute(struct pg_conn *c, struct pg_stmt *e)
+/* This use's binds in the arrays PQexecPrepared and PQexecParams take. The
+ * arrays are owned (args_free); the values are borrowed from e's binds. */
+struct pg_args {
+    const char **vals;
+    int *lens, *fmts;
+};
+
+static void args_make(const struct pg_stmt *e, struct pg_args *a)
 {
-    const char **vals = NULL;
-    int *lens = NULL, *fmts = NULL;
-    int rc = ensure_types(c, e);
-    if (rc < 0)
-        return rc;
-    if (e->nparams > 0) {
-        vals = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *vals);
-        lens = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *lens);
-        fmts = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *fmts);
-        for (int i = 0; i < e->nparams; i++) {
-            const struct pg_param *p = &e->params[i];
-            vals[i] = p->isnull ? NULL : p->val;
-            lens[i] = (int)p->len;
-            fmts[i] = p->isnull ? 0 : p->format;
-        }
+    *a = (struct pg_args){0};
+    if (e->nparams == 0)
+        return;
+    a->vals = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *a->vals);
+    a->lens = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *a->lens);
+    a->fmts = pg__xrealloc(NULL, (size_t)e->nparams * sizeof *a->fmts);
+    for (int i = 0; i < e->nparams; i++) {
+        const struct pg_param *p = &e->params[i];
+        a->vals[i] = p->isnull ? NULL : p->val;
+        a->lens[i] = (int)p->len;
+        a->fmts[i] = p->isnull ? 0 : p->format;
     }
-    PGresult *r = PQexecPrepared(c->conn, e->name, e->nparams, vals, lens, fmts, 0);
-    free(vals);
-    free(lens);
-    free(fmts);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        rc = pg__fail(c, r, NULL, e->sql);
-        PQclear(r);
-        return rc;
-    }
-    const char *ct = PQcmdTuples(r);
-    c->changes = ct && *ct ? strtoll(ct, NULL, 10) : 0;
+}
+
+static void args_free(struct pg_args *a)
+{
+    free(a->vals);
+    free(a->lens);
+    free(a->fmts);
+}
+
+/* Make r (taken) the statement's rows, before the first: the getters read res,
+ * row and nrows; dec has a slot per column. */
+static void take_result(struct pg_stmt *e, PGresult *r)
+{
     e->res = r;
     e->row = -1;
     e->nrows = PQntuples(r);
@@ -489,13 +567,186 @@ static int execute(struct pg_conn *c, struct pg_stmt *e)
             e->dec[i] = NULL;
         e->ndec = ncols;
     }
+}
+
+static int execute(struct pg_conn *c, struct pg_stmt *e)
+{
+    int rc = ensure_types(c, e);
+    if (rc < 0)
+        return rc;
+    struct pg_args a;
+    args_make(e, &a);
+    PGresult *r = PQexecPrepared(c->conn, e->name, e->nparams, a.vals, a.lens, a.fmts, 0);
+    args_free(&a);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        rc = pg__fail(c, r, NULL, e->sql);
+        PQclear(r);
+        return rc;
+    }
+    const char *ct = PQcmdTuples(r);
+    c->changes = ct && *ct ? strtoll(ct, NULL, 10) : 0;
+    take_result(e, r);
     return 0;
+}
+
+/* ---- streams ------------------------------------------------------------------------------- */
+
+int pg__prepare_stream(store *s, const char *sql, store_stmt **out)
+{
+    struct pg_conn *c = conn_of(s);
+    if (c->in_copy) {
+        store__set_errmsg(s, "the connection is in COPY mode (a loader is open)");
+        return ERR_INVAL;
+    }
+    int nparams = 0;
+    if (scan_sql(sql, &nparams) < 0) {
+        store__set_errmsg(s, "several statements in one prepare (use store_exec): %.300s", sql);
+        return ERR_INVAL;
+    }
+    struct pg_stmt *e = stmt_new(s, sql, 0, nparams);
+    e->stream = 1;
+    int rc = parse(c, e, "", NULL);
+    if (rc == 0)
+        rc = describe_params(c, e, "");
+    if (rc == 0)
+        e->typed = 1;
+    else if (!untyped_error(store_errmsg(s))) {
+        stmt_free(c, e, 0);
+        return rc;
+    }
+    e->in_use = 1;
+    store__lru_push_front(&c->streams, &e->lru);
+    *out = &e->base;
+    return 0;
+}
+
+/* Open e's transaction if the connection is idle, then declare its cursor with
+ * this use's binds. */
+static int stream_declare(struct pg_conn *c, struct pg_stmt *e)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+    PGresult *r;
+    int rc;
+    if (ts == PQTRANS_IDLE) {
+        r = PQexec(c->conn, STREAM_BEGIN);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg__fail(c, r, "stream: begin", NULL);
+        PQclear(r);
+        if (rc < 0)
+            return rc;
+        e->own_tx = 1;
+    } else if (ts == PQTRANS_INTRANS && c->stream_tx > 0) {
+        e->own_tx = 1; /* another stream's transaction: the last one reset ends it */
+    }
+    if (e->own_tx)
+        c->stream_tx++;
+    e->txn = c->txn;
+    snprintf(e->cursor, sizeof e->cursor, "fc%lu", ++c->next_cursor);
+
+    size_t n = strlen(e->sql) + 64;
+    char *sql = pg__xrealloc(NULL, n);
+    snprintf(sql, n, "DECLARE %s NO SCROLL CURSOR FOR %s", e->cursor, e->sql);
+    Oid *types = pg__xrealloc(NULL, ((size_t)e->nparams + 1) * sizeof *types);
+    bind_types(e, e->typed, types);
+    struct pg_args a;
+    args_make(e, &a);
+    r = PQexecParams(c->conn, sql, e->nparams, types, a.vals, a.lens, a.fmts, 0);
+    args_free(&a);
+    free(types);
+    free(sql);
+    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg__fail(c, r, NULL, e->sql);
+    PQclear(r);
+    if (rc == 0)
+        e->declared = 1;
+    return rc;
+}
+
+/* Replace the current batch with the next one (freed first: one batch in memory). */
+static int stream_fetch(struct pg_conn *c, struct pg_stmt *e)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", STORE_STREAM_BATCH, e->cursor);
+    PQclear(e->res);
+    e->res = NULL;
+    e->row = e->nrows = 0;
+    PGresult *r = PQexec(c->conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = pg__fail(c, r, NULL, e->sql);
+        PQclear(r);
+        return rc;
+    }
+    take_result(e, r);
+    if (e->nrows < STORE_STREAM_BATCH)
+        e->state = STREAM_END;
+    return 0;
+}
+
+static int stream_step(struct pg_conn *c, struct pg_stmt *e)
+{
+    free_decoded(e);
+    if (e->res && e->row < e->nrows)
+        e->row++;
+    if (e->res && e->row < e->nrows)
+        return STORE_ROW;
+    if (e->state == STREAM_END)
+        return STORE_DONE;
+    if (e->state == STREAM_FAILED) {
+        store__set_errmsg(&c->base, "stream: an earlier step failed (reset the statement)");
+        return e->rc;
+    }
+    if (c->in_copy) {
+        store__set_errmsg(&c->base, "the connection is in COPY mode (a loader is open)");
+        return ERR_INVAL;
+    }
+    int rc = 0;
+    if (e->state == STREAM_NEW) {
+        rc = stream_declare(c, e);
+        if (rc == 0)
+            e->state = STREAM_OPEN;
+    }
+    if (rc == 0)
+        rc = stream_fetch(c, e);
+    if (rc < 0) {
+        e->state = STREAM_FAILED;
+        e->rc = rc;
+        return rc;
+    }
+    e->row = 0;
+    return e->nrows > 0 ? STORE_ROW : STORE_DONE;
+}
+
+/* The server side of a stream's reset: close the cursor if its transaction is
+ * still open and sound, and end the transaction if this is the last stream in
+ * one that streams opened. Errors are ignored: a failed COMMIT still ends the
+ * transaction, and ROLLBACK follows anything left open. (A loader cannot be open
+ * in a stream's READ ONLY transaction, so a reset in COPY mode is always inside
+ * the caller's transaction: the cursor is then left to its end.) */
+static void stream_end(struct pg_conn *c, struct pg_stmt *e)
+{
+    int usable = PQstatus(c->conn) == CONNECTION_OK && !c->in_copy;
+    int same_tx = e->txn == c->txn;
+    if (e->declared && same_tx && usable && PQtransactionStatus(c->conn) == PQTRANS_INTRANS) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "CLOSE %s", e->cursor);
+        PQclear(PQexec(c->conn, sql));
+    }
+    if (!e->own_tx || !same_tx || c->stream_tx <= 0 || --c->stream_tx > 0)
+        return;
+    if (usable) {
+        int ok = PQtransactionStatus(c->conn) == PQTRANS_INTRANS;
+        PQclear(PQexec(c->conn, ok ? "COMMIT" : "ROLLBACK"));
+        if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(c->conn, "ROLLBACK"));
+    }
+    pg__tx_ended(c);
 }
 
 int pg__step(store_stmt *stmt)
 {
     struct pg_stmt *e = stmt_of(stmt);
     struct pg_conn *c = conn_of(stmt->s);
+    if (e->stream)
+        return stream_step(c, e);
     if (!e->res) {
         if (c->in_copy) {
             store__set_errmsg(stmt->s, "the connection is in COPY mode (a loader is open)");
@@ -627,6 +878,13 @@ const char *pg__column_text(store_stmt *stmt, int col, size_t *len)
 void pg__reset(store_stmt *stmt)
 {
     struct pg_stmt *e = stmt_of(stmt);
+    if (e->stream) {
+        struct pg_conn *c = conn_of(stmt->s);
+        stream_end(c, e);
+        store__lru_unlink(&c->streams, &e->lru);
+        stmt_free(c, e, 0);
+        return;
+    }
     free_decoded(e);
     PQclear(e->res);
     e->res = NULL;
@@ -645,15 +903,20 @@ void pg__stmts_reset(struct pg_conn *c)
     for (struct pg_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next))
         if (e->in_use)
             pg__reset(&e->base);
+    while (c->streams.head) /* resetting a stream frees it */
+        pg__reset(&lru_stmt(c->streams.head)->base);
 }
 
 void pg__stmts_free(struct pg_conn *c)
 {
-    struct pg_stmt *e = lru_stmt(c->cache.head);
-    while (e) {
-        struct pg_stmt *next = lru_stmt(e->lru.next);
-        stmt_free(c, e, 0);
-        e = next;
+    struct store_lru *lists[] = {&c->cache, &c->streams};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        struct pg_stmt *e = lru_stmt(lists[i]->head);
+        while (e) {
+            struct pg_stmt *next = lru_stmt(e->lru.next);
+            stmt_free(c, e, 0);
+            e = next;
+        }
+        *lists[i] = (struct store_lru){0};
     }
-    c->cache = (struct store_lru){0};
 }

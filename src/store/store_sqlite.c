@@ -21,6 +21,13 @@
  *   second entry. Beyond CACHE_MAX entries the least recently used entry not in
  *   use is finalized.
  *
+ * Streams (store_prepare_stream)
+ *   SQLite steps lazily, so a stream is an ordinary statement that is not
+ *   cached: prepared without SQLITE_PREPARE_PERSISTENT (it runs once), kept in
+ *   the connection's list of streams (so that cleaning and closing reach it)
+ *   and finalized by its reset. Being its own sqlite3_stmt, it never shares
+ *   state with the cached statements in use beside it.
+ *
  * Errors
  *   SQLITE_CONSTRAINT* -> ERR_CONSTRAINT, SQLITE_BUSY/LOCKED -> ERR_BUSY,
  *   SQLITE_RANGE -> ERR_INVAL, SQLITE_TOOBIG -> ERR_TOOBIG, anything else ->
@@ -61,13 +68,15 @@ struct sq_stmt {
     char *sql; /* the caller's SQL text (the cache key), owned */
     uint32_t hash;
     int in_use;
-    struct store_lru_node lru; /* in the connection's cache */
+    int stream;                /* from store_prepare_stream: not cached, freed by reset */
+    struct store_lru_node lru; /* in the connection's cache, or its streams for a stream */
 };
 
 struct sq_conn {
     struct store base;
     sqlite3 *db;
-    struct store_lru cache; /* statements, most recently used first */
+    struct store_lru cache;   /* statements, most recently used first */
+    struct store_lru streams; /* streams in use (struct sq_stmt with stream set) */
 };
 
 /* The loader buffers rows and inserts them LOADER_ROWS at a time with one
@@ -286,6 +295,27 @@ static int sq_prepare(store *s, const char *sql, store_stmt **out)
     return 0;
 }
 
+static int sq_prepare_stream(store *s, const char *sql, store_stmt **out)
+{
+    struct sq_conn *c = conn_of(s);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_raw(c, sql, 0, &st);
+    if (rc < 0)
+        return rc;
+    struct sq_stmt *e = calloc(1, sizeof *e);
+    char *copy = strdup(sql);
+    if (!e || !copy)
+        abort();
+    e->base.s = s;
+    e->st = st;
+    e->sql = copy;
+    e->in_use = 1;
+    e->stream = 1;
+    store__lru_push_front(&c->streams, &e->lru);
+    *out = &e->base;
+    return 0;
+}
+
 /* ---- binds and rows ---------------------------------------------------------------- */
 
 /* Bind one value. lifetime is SQLITE_TRANSIENT (SQLite copies text and blobs) or
@@ -410,6 +440,11 @@ static const char *sq_column_text(store_stmt *stmt, int col, size_t *len)
 static void sq_reset(store_stmt *stmt)
 {
     struct sq_stmt *e = stmt_of(stmt);
+    if (e->stream) {
+        store__lru_unlink(&conn_of(stmt->s)->streams, &e->lru);
+        stmt_free(e);
+        return;
+    }
     sqlite3_reset(e->st);
     sqlite3_clear_bindings(e->st);
     e->in_use = 0;
@@ -508,11 +543,14 @@ fail:
 static void sq_close(store *s)
 {
     struct sq_conn *c = conn_of(s);
-    struct sq_stmt *e = lru_stmt(c->cache.head);
-    while (e) {
-        struct sq_stmt *next = lru_stmt(e->lru.next);
-        stmt_free(e);
-        e = next;
+    struct store_lru *lists[] = {&c->cache, &c->streams};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        struct sq_stmt *e = lru_stmt(lists[i]->head);
+        while (e) {
+            struct sq_stmt *next = lru_stmt(e->lru.next);
+            stmt_free(e);
+            e = next;
+        }
     }
     /* close_v2: a loader left open by a caller keeps the handle alive until it is
      * finalized, instead of failing here. SQLite rolls back an open transaction. */
@@ -565,6 +603,8 @@ static void sq_clean(store *s)
     for (struct sq_stmt *e = lru_stmt(c->cache.head); e; e = lru_stmt(e->lru.next))
         if (e->in_use)
             sq_reset(&e->base);
+    while (c->streams.head) /* resetting a stream frees it */
+        sq_reset(&lru_stmt(c->streams.head)->base);
     if (sq_in_transaction(s))
         sq_rollback(s);
 }
@@ -819,6 +859,7 @@ const struct store_backend store_sqlite_backend = {
     .errmsg = NULL,
     .exec = sq_exec,
     .prepare = sq_prepare,
+    .prepare_stream = sq_prepare_stream,
     .bind = sq_bind,
     .step = sq_step,
     .changes = sq_changes,

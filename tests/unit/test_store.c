@@ -81,6 +81,9 @@ static void fixture_fini(void)
         return;
     }
     store *s = open_db();
+    /* A failed test may have left a transaction open on a connection it never
+     * closed (the process lives on): give up on its tables rather than wait. */
+    store_exec(s, "SET lock_timeout = '5s'");
     for (int i = 0; i < g_ntables; i++) {
         struct buf b;
         buf_init(&b, 256);
@@ -1055,6 +1058,470 @@ Test(store, pool_open_errors)
     }
 }
 
+/* ---- streams (store_prepare_stream) --------------------------------------------------------- */
+
+/* More than three batches of STORE_STREAM_BATCH rows. */
+#define STREAM_ROWS 10000
+
+/* Create table t (id, i, d, t, n, f, b) and load rows id = 1..nrows: i = 3 id - 5000,
+ * d = id + 0.5, t = "row-<id>", n NULL, f = id is odd, b = 3 bytes {0, 1, id % 251} on
+ * every 1000th row, else NULL. */
+static void make_stream_table(store *s, const char *t, int nrows)
+{
+    exec_ok(s, Q("CREATE TABLE %s (id INTEGER PRIMARY KEY, i BIGINT, d DOUBLE PRECISION, "
+                 "t TEXT, n TEXT, f BOOLEAN, b %s)",
+                 I(t), blob_type(s)));
+    const char *cols[] = {"id", "i", "d", "t", "n", "f", "b"};
+    store_loader *ld = NULL;
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_loader_begin(s, NULL, t, cols, 7, &ld), 0, "%s", store_errmsg(s));
+    for (int id = 1; id <= nrows; id++) {
+        char text[32], blob[3] = {0, 1, (char)(id % 251)};
+        snprintf(text, sizeof text, "row-%d", id);
+        struct store_value row[] = {SV_INT(id),
+                                    SV_INT(3 * (int64_t)id - 5000),
+                                    SV_DOUBLE(id + 0.5),
+                                    SV_TEXT(text),
+                                    SV_NULL(),
+                                    SV_BOOL(id % 2),
+                                    id % 1000 == 0 ? SV_BLOB(blob, 3) : SV_NULL()};
+        cr_assert_eq(store_loader_row(ld, row), 0, "%s", store_errmsg(s));
+    }
+    cr_assert_eq(store_loader_end(ld, NULL), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_commit(s), 0, "%s", store_errmsg(s));
+}
+
+/* The SQL that streams the table of make_stream_table in id order. */
+static const char *stream_sql(const char *t)
+{
+    return Q("SELECT id, i, d, t, n, f, b FROM %s ORDER BY id", I(t));
+}
+
+/* Does the current row of st hold row id of make_stream_table, with the right
+ * types? 1, or 0 with the first difference in why. (Plain checks: a Criterion
+ * assertion per value of 10000 rows would be slow.) Each type is read before the
+ * text: on SQLite reading a blob as text converts it. */
+static int stream_row_ok(store_stmt *st, int64_t id, char *why, size_t whylen)
+{
+    char want[32];
+    size_t len = 0;
+    const char *p;
+    snprintf(want, sizeof want, "row-%lld", (long long)id);
+#define CHECK(cond, ...)                        \
+    do {                                        \
+        if (!(cond)) {                          \
+            snprintf(why, whylen, __VA_ARGS__); \
+            return 0;                           \
+        }                                       \
+    } while (0)
+    CHECK(store_column_count(st) == 7, "id %lld: %d columns", (long long)id,
+          store_column_count(st));
+    CHECK(store_column_type(st, 0) == STORE_INT && store_column_int(st, 0) == id,
+          "id %lld: id is %lld", (long long)id, (long long)store_column_int(st, 0));
+    CHECK(store_column_type(st, 1) == STORE_INT && store_column_int(st, 1) == 3 * id - 5000,
+          "id %lld: i is %lld", (long long)id, (long long)store_column_int(st, 1));
+    CHECK(store_column_type(st, 2) == STORE_DOUBLE && store_column_double(st, 2) == id + 0.5,
+          "id %lld: d is %g (type %d)", (long long)id, store_column_double(st, 2),
+          (int)store_column_type(st, 2));
+    enum store_type type = store_column_type(st, 3);
+    p = store_column_text(st, 3, &len);
+    CHECK(type == STORE_TEXT && p && len == strlen(want) && strcmp(p, want) == 0,
+          "id %lld: t is %s", (long long)id, p ? p : "NULL");
+    CHECK(store_column_is_null(st, 4) && store_column_type(st, 4) == STORE_NULL &&
+              !store_column_text(st, 4, NULL),
+          "id %lld: n is not NULL", (long long)id);
+    type = store_column_type(st, 5);
+    p = store_column_text(st, 5, &len);
+    CHECK(type == STORE_INT && store_column_int(st, 5) == id % 2 && p && len == 1 &&
+              p[0] == (id % 2 ? '1' : '0'),
+          "id %lld: f is %s (type %d)", (long long)id, p ? p : "NULL", (int)type);
+    if (id % 1000 == 0) {
+        type = store_column_type(st, 6);
+        p = store_column_text(st, 6, &len);
+        CHECK(type == STORE_BLOB && p && len == 3 && p[0] == 0 && p[1] == 1 &&
+                  p[2] == (char)(id % 251),
+              "id %lld: b is wrong (type %d, %zu bytes)", (long long)id, (int)type, len);
+    } else {
+        CHECK(store_column_is_null(st, 6), "id %lld: b is not NULL", (long long)id);
+    }
+#undef CHECK
+    return 1;
+}
+
+/* Step st to the end (or at most max rows when max > 0), checking that the rows
+ * are those of make_stream_table from id first on. Returns the rows read; the
+ * step's result (STORE_DONE, STORE_ROW when max stopped it, <0) goes to *last. */
+static int64_t stream_read(store_stmt *st, int64_t first, int64_t max, int *last)
+{
+    char why[256] = "";
+    int64_t n = 0;
+    int rc;
+    while ((max <= 0 || n < max) && (rc = store_step(st)) == STORE_ROW) {
+        cr_assert(stream_row_ok(st, first + n, why, sizeof why), "%s", why);
+        n++;
+    }
+    if (max > 0 && n == max)
+        rc = STORE_ROW;
+    *last = rc;
+    return n;
+}
+
+/* Cursors open on s's PostgreSQL session (0 on SQLite). pg_cursors lists the
+ * unnamed portal of the asking query too: only named ones count. */
+static int64_t open_cursors(store *s)
+{
+    if (store_backend(s) != STORE_POSTGRESQL)
+        return 0;
+    int64_t n = -1;
+    cr_assert_eq(
+        store_query_int(s, "SELECT count(*) FROM pg_cursors WHERE name <> ''", NULL, 0, &n), 1,
+        "%s", store_errmsg(s));
+    return n;
+}
+
+/* Check that s is usable after a stream: not in a transaction, no cursor, and it
+ * reads and writes (a write fails in a READ ONLY transaction left open). */
+static void expect_usable(store *s, const char *t)
+{
+    cr_assert_eq(store_in_transaction(s), 0, "the stream's transaction ended");
+    cr_assert_eq(open_cursors(s), 0, "the cursor was closed");
+    int64_t before = count_rows(s, t);
+    struct store_value v[] = {SV_INT(before + 1), SV_TEXT("added")};
+    execv_ok(s, Q("INSERT INTO %s (id, t) VALUES ($1, $2)", I(t)), v, 2);
+    cr_assert_eq(count_rows(s, t), before + 1);
+    execv_ok(s, Q("DELETE FROM %s WHERE id = $1", I(t)), v, 1);
+}
+
+Test(store, stream_reads_every_row_in_batches)
+{
+    store *s = open_db();
+    const char *t = T("stream_all");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_not_null(st);
+    int last = 0;
+    int64_t n = stream_read(st, 1, 10, &last);
+    cr_assert_eq(n, 10);
+    cr_assert_str_eq(store_column_name(st, 3), "t");
+    if (store_backend(s) == STORE_POSTGRESQL) {
+        /* A cursor in a transaction the stream opened, not a buffered result. */
+        cr_assert_eq(store_in_transaction(s), 1);
+        cr_assert_eq(open_cursors(s), 1);
+        cr_assert_eq(store_begin(s), ERR_INVAL, "transactions do not nest");
+    }
+    n += stream_read(st, 11, 0, &last);
+    cr_assert_eq(last, STORE_DONE, "%s: %s", err_name(last), store_errmsg(s));
+    cr_assert_eq(n, STREAM_ROWS);
+    if (store_backend(s) == STORE_POSTGRESQL) { /* SQLite would run the statement again */
+        cr_assert_eq(store_step(st), STORE_DONE, "done stays done");
+        cr_assert(store_column_is_null(st, 0), "no row after the end");
+    }
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* A statement of its own each time, outside the cache: two streams of the
+     * same SQL are two statements. */
+    store_stmt *a = NULL, *b = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &a), 0);
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &b), 0);
+    cr_assert_neq(a, b);
+    store_stmt_reset(a);
+    store_stmt_reset(b);
+    store_close(s);
+}
+
+Test(store, stream_binds)
+{
+    store *s = open_db();
+    const char *t = T("stream_binds");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s,
+                                      Q("SELECT id, t FROM %s WHERE id > $1 AND id <= $2 AND "
+                                        "t <> $3 ORDER BY id",
+                                        I(t)),
+                                      &st),
+                 0, "%s", store_errmsg(s));
+    struct store_value v[] = {SV_INT(1234), SV_INT(8765), SV_TEXT("row-5000")};
+    cr_assert_eq(store_bind_all(st, v, 3), 0, "%s", store_errmsg(s));
+    int64_t n = 0, want = 1235;
+    int rc;
+    while ((rc = store_step(st)) == STORE_ROW) {
+        if (want == 5000)
+            want++;
+        if (store_column_int(st, 0) != want)
+            break;
+        want++;
+        n++;
+    }
+    cr_assert_eq(rc, STORE_DONE, "%s: %s (at id %lld)", err_name(rc), store_errmsg(s),
+                 (long long)want);
+    cr_assert_eq(n, 8765 - 1234 - 1);
+    store_stmt_reset(st);
+
+    /* The parameter types are those of an ordinary statement: an integer bind
+     * where the server infers text or int4 is sent as int8. A trailing ';' is
+     * fine. */
+    cr_assert_eq(store_prepare_stream(s, "SELECT $1 + 1 AS x, $2 AS y;", &st), 0, "%s",
+                 store_errmsg(s));
+    struct store_value w[] = {SV_INT(INT64_MAX - 1), SV_INT(-7)};
+    cr_assert_eq(store_bind_all(st, w, 2), 0);
+    cr_assert_eq(store_step(st), STORE_ROW, "%s", store_errmsg(s));
+    cr_assert_eq(store_column_int(st, 0), INT64_MAX);
+    cr_assert_eq(store_column_type(st, 1), STORE_INT);
+    cr_assert_eq(store_column_int(st, 1), -7);
+    cr_assert_eq(store_step(st), STORE_DONE);
+    store_stmt_reset(st);
+
+    /* A bind index beyond the SQL's parameters is refused as for any statement. */
+    cr_assert_eq(store_prepare_stream(s, Q("SELECT id FROM %s WHERE id = $1", I(t)), &st), 0);
+    cr_assert_eq(store_bind(st, 2, SV_INT(1)), ERR_INVAL);
+    store_stmt_reset(st);
+    store_close(s);
+}
+
+Test(store, stream_reset_midway_then_reuse)
+{
+    store *s = open_db();
+    const char *t = T("stream_mid");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 2500, &last), 2500, "past the first batch");
+    store_stmt_reset(st);
+    expect_usable(s, t);
+    int64_t v = 0;
+    cr_assert_eq(store_query_int(s, Q("SELECT i FROM %s WHERE id = 7", I(t)), NULL, 0, &v), 1);
+    cr_assert_eq(v, 21 - 5000);
+
+    /* A new stream reads everything again. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 0, &last), STREAM_ROWS);
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+
+    /* Reset before the first step, and reset of a stream that returned nothing. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0);
+    store_stmt_reset(st);
+    cr_assert_eq(store_prepare_stream(s, Q("SELECT id FROM %s WHERE id < 0", I(t)), &st), 0);
+    cr_assert_eq(store_step(st), STORE_DONE);
+    cr_assert_eq(store_step(st), STORE_DONE);
+    store_stmt_reset(st);
+    expect_usable(s, t);
+    store_close(s);
+}
+
+Test(store, stream_inside_caller_transaction)
+{
+    store *s = open_db();
+    const char *t = T("stream_tx");
+    make_stream_table(s, t, STREAM_ROWS);
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    struct store_value v[] = {SV_INT(STREAM_ROWS + 1)};
+    execv_ok(s, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1);
+
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 3000, &last), 3000);
+    cr_assert_eq(count_rows(s, t), STREAM_ROWS + 1, "other statements meanwhile");
+    store_stmt_reset(st);
+    cr_assert_eq(store_in_transaction(s), 1, "the caller's transaction is still open");
+    cr_assert_eq(open_cursors(s), 0, "the cursor is closed at once");
+
+    /* A full stream in the transaction sees its uncommitted row. */
+    cr_assert_eq(store_prepare_stream(s, Q("SELECT id FROM %s ORDER BY id", I(t)), &st), 0);
+    int64_t n = 0;
+    while ((last = store_step(st)) == STORE_ROW)
+        n++;
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    cr_assert_eq(n, STREAM_ROWS + 1);
+    store_stmt_reset(st);
+    cr_assert_eq(store_in_transaction(s), 1);
+
+    v[0] = SV_INT(STREAM_ROWS + 2);
+    execv_ok(s, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1);
+    cr_assert_eq(store_commit(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_in_transaction(s), 0);
+    cr_assert_eq(count_rows(s, t), STREAM_ROWS + 2, "both writes committed");
+    store_close(s);
+}
+
+Test(store, stream_sql_errors_leave_connection_usable)
+{
+    store *s = open_db();
+    const char *t = T("stream_err");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = (store_stmt *)1;
+    cr_assert_eq(store_prepare_stream(s, "SELEC 1", &st), ERR_STORE);
+    cr_assert_null(st);
+    cr_assert_neq(store_errmsg(s)[0], '\0');
+    cr_assert_eq(store_prepare_stream(s, "SELECT 1; SELECT 2", &st), ERR_INVAL);
+    cr_assert_eq(store_prepare_stream(NULL, "SELECT 1", &st), ERR_INVAL);
+    cr_assert_eq(store_prepare_stream(s, NULL, &st), ERR_INVAL);
+    cr_assert_eq(store_prepare_stream(s, "SELECT 1", NULL), ERR_INVAL);
+    expect_usable(s, t);
+
+    /* An error in the middle, in the third batch: abs() of the smallest int64
+     * overflows on both backends. */
+    const char *bad = Q("SELECT id, abs(CASE WHEN id = 4500 THEN -9223372036854775807 - 1 "
+                        "ELSE id END) FROM %s ORDER BY id",
+                        I(t));
+    cr_assert_eq(store_prepare_stream(s, bad, &st), 0, "%s", store_errmsg(s));
+    int64_t n = 0;
+    int rc;
+    while ((rc = store_step(st)) == STORE_ROW)
+        n++;
+    cr_assert_lt(rc, 0, "the error is reported");
+    cr_assert_geq(n, 2 * STORE_STREAM_BATCH, "%lld rows before it", (long long)n);
+    cr_assert_lt(n, 4500);
+    if (store_backend(s) == STORE_POSTGRESQL) /* SQLite would run the statement again */
+        cr_assert_lt(store_step(st), 0, "and again until the reset");
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* Then a stream works. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 0, &last), STREAM_ROWS);
+    cr_assert_eq(last, STORE_DONE);
+    store_stmt_reset(st);
+
+    if (store_backend(s) == STORE_POSTGRESQL) {
+        /* A bind the server refuses fails the DECLARE (the first step). */
+        cr_assert_eq(store_prepare_stream(s, Q("SELECT id FROM %s WHERE id = $1", I(t)), &st), 0);
+        cr_assert_eq(store_bind(st, 1, SV_TEXT("abc")), 0);
+        cr_assert_eq(store_step(st), ERR_STORE);
+        cr_assert_not_null(strstr(store_errmsg(s), "integer"), "%s", store_errmsg(s));
+        store_stmt_reset(st);
+        expect_usable(s, t);
+
+        /* A write in the stream's READ ONLY transaction fails, and fails the
+         * transaction, so the stream too. */
+        cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0);
+        cr_assert_eq(store_step(st), STORE_ROW);
+        struct store_value v[] = {SV_INT(STREAM_ROWS + 1)};
+        cr_assert_eq(store_execv(s, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1, NULL),
+                     ERR_STORE);
+        cr_assert_not_null(strstr(store_errmsg(s), "read-only"), "%s", store_errmsg(s));
+        while ((rc = store_step(st)) == STORE_ROW)
+            ;
+        cr_assert_eq(rc, ERR_STORE);
+        store_stmt_reset(st);
+        expect_usable(s, t);
+
+        /* In the caller's transaction the failure is the caller's to roll back. */
+        cr_assert_eq(store_begin(s), 0);
+        cr_assert_eq(store_prepare_stream(s, bad, &st), 0);
+        while ((rc = store_step(st)) == STORE_ROW)
+            ;
+        cr_assert_eq(rc, ERR_STORE);
+        store_stmt_reset(st);
+        cr_assert_eq(store_in_transaction(s), 1);
+        cr_assert_eq(store_rollback(s), 0);
+        expect_usable(s, t);
+    }
+    store_close(s);
+}
+
+Test(store, stream_two_at_once_and_other_statements)
+{
+    store *s = open_db();
+    const char *t = T("stream_two");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *a = NULL, *b = NULL, *q = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &a), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &b), 0, "%s", store_errmsg(s));
+    int la = 0, lb = 0;
+    for (int64_t k = 0; k < 5; k++) {
+        cr_assert_eq(stream_read(a, 1 + k * 1000, 1000, &la), 1000, "%s", store_errmsg(s));
+        cr_assert_eq(stream_read(b, 1 + k * 700, 700, &lb), 700, "%s", store_errmsg(s));
+        /* An ordinary statement in between, itself left in use for a while. */
+        cr_assert_eq(store_prepare(s, Q("SELECT t FROM %s WHERE id = $1", I(t)), &q), 0);
+        cr_assert_eq(store_bind(q, 1, SV_INT(k + 1)), 0);
+        cr_assert_eq(store_step(q), STORE_ROW, "%s", store_errmsg(s));
+        cr_assert_str_eq(store_column_text(q, 0, NULL), Q("row-%lld", (long long)k + 1));
+        cr_assert_eq(count_rows(s, t), STREAM_ROWS);
+        store_stmt_reset(q);
+    }
+    /* Resetting the first stream leaves the second one's cursor and snapshot. */
+    store_stmt_reset(a);
+    if (store_backend(s) == STORE_POSTGRESQL) {
+        cr_assert_eq(store_in_transaction(s), 1);
+        cr_assert_eq(open_cursors(s), 1);
+    }
+    cr_assert_eq(stream_read(b, 3501, 0, &lb), STREAM_ROWS - 3500);
+    cr_assert_eq(lb, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(b);
+    expect_usable(s, t);
+    store_close(s);
+}
+
+Test(store, stream_reads_one_snapshot)
+{
+    store *s = open_db(), *w = open_db();
+    const char *t = T("stream_snap");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    /* Another connection adds and removes rows meanwhile. */
+    struct store_value v[] = {SV_INT(STREAM_ROWS + 1)};
+    execv_ok(w, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1);
+    execv_ok(w, Q("DELETE FROM %s WHERE id = 9000", I(t)), NULL, 0);
+    cr_assert_eq(count_rows(w, t), STREAM_ROWS);
+    /* The stream, and other statements on its connection, still see the old rows. */
+    int64_t id9000 = 0;
+    cr_assert_eq(
+        store_query_int(s, Q("SELECT count(*) FROM %s WHERE id = 9000", I(t)), NULL, 0, &id9000),
+        1);
+    cr_assert_eq(id9000, 1, "the same snapshot on the stream's connection");
+    cr_assert_eq(stream_read(st, 2, 0, &last), STREAM_ROWS - 1);
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    cr_assert_eq(
+        store_query_int(s, Q("SELECT count(*) FROM %s WHERE id = 9000", I(t)), NULL, 0, &id9000),
+        1);
+    cr_assert_eq(id9000, 0, "after the reset, the new data");
+    store_close(w);
+    store_close(s);
+}
+
+Test(store, pool_release_resets_open_stream)
+{
+    const char *t = T("pool_stream");
+    store_pool *p = open_pool(1);
+    store *s = NULL, *w = open_db();
+    cr_assert_eq(store_pool_acquire(p, 100, &s), 0);
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL, *st2 = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st2), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 2500, &last), 2500);
+    cr_assert_eq(stream_read(st2, 1, 1, &last), 1);
+    store_pool_release(p, s); /* both streams left open */
+
+    struct store_value v[] = {SV_INT(STREAM_ROWS + 1)};
+    execv_ok(w, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1);
+    s = NULL;
+    cr_assert_eq(store_pool_acquire(p, 100, &s), 0);
+    cr_assert_eq(count_rows(s, t), STREAM_ROWS + 1, "no snapshot held over");
+    expect_usable(s, t);
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, STREAM_ROWS, &last), STREAM_ROWS);
+    cr_assert_eq(store_step(st), STORE_ROW, "the row added meanwhile");
+    cr_assert_eq(store_column_int(st, 0), STREAM_ROWS + 1);
+    cr_assert_eq(store_step(st), STORE_DONE);
+    store_stmt_reset(st);
+    store_pool_release(p, s);
+    store_pool_close(p);
+    store_close(w);
+}
+
 /* ---- URLs ------------------------------------------------------------------------------------ */
 
 Test(store, url_backend_detection)
@@ -1365,5 +1832,50 @@ Test(store, pg_typed_binds_without_casts)
     cr_assert_eq(store_query_int(s, "SELECT $1::bigint", &n, 1, &v), 0);
     cr_assert_eq(store_query_int(s, "SELECT $1::bigint", &big, 1, &v), 1);
     cr_assert_eq(v, INT64_MAX - 1);
+    store_close(s);
+}
+
+/* Each connection sets TimeZone UTC and DateStyle ISO, whatever the session
+ * would otherwise get (here the client's PGTZ and PGDATESTYLE, which libpq sends
+ * at connect), so timestamptz values read back the same everywhere, from a
+ * stream (FETCH, the simple protocol) as from a prepared statement. */
+Test(store, pg_timestamptz_reads_back_utc)
+{
+    if (!pg_url())
+        return;
+    setenv("PGTZ", "Asia/Kolkata", 1); /* Criterion runs each test in its own process */
+    setenv("PGDATESTYLE", "SQL, DMY", 1);
+    store *s = open_db();
+    struct buf b;
+    buf_init(&b, 256);
+    cr_assert_eq(store_query_text(s, "SHOW TimeZone", NULL, 0, &b), 1);
+    cr_assert_str_eq(buf_cstr(&b), "UTC");
+    cr_assert_eq(store_query_text(s, "SELECT TIMESTAMPTZ '2026-11-23 12:30:00+02'", NULL, 0, &b),
+                 1);
+    cr_assert_str_eq(buf_cstr(&b), "2026-11-23 10:30:00+00");
+
+    const char *t = T("tstz");
+    exec_ok(s, Q("CREATE TABLE %s (id INTEGER, at TIMESTAMPTZ, day DATE)", I(t)));
+    struct store_value v[] = {SV_TEXT("2026-01-02T03:04:05.678+05:30"), SV_TEXT("2026-03-04")};
+    execv_ok(s,
+             Q("INSERT INTO %s SELECT g, $1::timestamptz + g * interval '1 hour', $2::date "
+               "FROM generate_series(1, 2500) AS g",
+               I(t)),
+             v, 2);
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, Q("SELECT id, at, day FROM %s ORDER BY id", I(t)), &st), 0,
+                 "%s", store_errmsg(s));
+    cr_assert_eq(store_step(st), STORE_ROW, "%s", store_errmsg(s));
+    cr_assert_eq(store_column_type(st, 1), STORE_TEXT);
+    cr_assert_str_eq(store_column_text(st, 1, NULL), "2026-01-01 22:34:05.678+00");
+    cr_assert_str_eq(store_column_text(st, 2, NULL), "2026-03-04");
+    int rc;
+    while ((rc = store_step(st)) == STORE_ROW && store_column_int(st, 0) < 2001)
+        ;
+    cr_assert_eq(rc, STORE_ROW, "%s", store_errmsg(s));
+    cr_assert_str_eq(store_column_text(st, 1, NULL), "2026-03-26 06:34:05.678+00",
+                     "the second batch too");
+    store_stmt_reset(st);
+    buf_free(&b);
     store_close(s);
 }
