@@ -99,7 +99,7 @@ $(BUILD)/gen/openapi.c: $(BUILD)/tools/embed src/api/openapi.json $(wildcard VER
 # ---- run and test ----------------------------------------------------------------------
 run: deps
 	$(MAKE) --no-print-directory ferry
-	$(BUILD)/ferry serve --migrate
+	$(BUILD)/ferry serve --migrate --demo
 
 test: deps
 	$(MAKE) --no-print-directory san ferry

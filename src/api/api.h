@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/cursor.h"
+#include "api/dquery.h"
 #include "auth/auth.h"
 #include "auth/secret.h"
 #include "core/config.h"
@@ -26,6 +28,9 @@ struct api_ctx {
     const char *files_dir; /* the raw file store */
     int64_t inline_bytes;  /* uploads up to this size load within their request */
     int64_t max_upload;    /* the largest upload (ingest.max_file_bytes; 0 = no limit) */
+    /* The data API */
+    unsigned char cursor_key[CURSOR_KEY_BYTES]; /* secret_derive("ferry cursor v1") */
+    struct dq_limits data_limits;               /* page sizes (api.*) and query bounds */
 };
 
 /* The route table (static; valid for the life of the process). */

@@ -91,21 +91,36 @@ static size_t announced_length(const http_req *r)
     return http_req_header(r, "Transfer-Encoding") ? SIZE_MAX : 0;
 }
 
+/* The parts of the request every auth question needs. */
+static void input_from_request(const http_req *r, struct auth_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->method = http_req_method(r);
+    in->target = http_req_target(r);
+    in->peer = http_req_peer(r);
+    in->host = http_req_header(r, "Host");
+    in->x_forwarded_for = http_req_header(r, "X-Forwarded-For");
+    in->x_forwarded_host = http_req_header(r, "X-Forwarded-Host");
+    in->x_forwarded_proto = http_req_header(r, "X-Forwarded-Proto");
+    in->x_forwarded_port = http_req_header(r, "X-Forwarded-Port");
+}
+
+int guard_origin(const http_req *r, char *out, size_t outlen)
+{
+    const struct api_ctx *api = http_req_app(r);
+    struct auth_input in;
+    input_from_request(r, &in);
+    return auth_origin(api->auth, &in, out, outlen);
+}
+
 int guard_check(http_req *r)
 {
     const struct api_ctx *api = http_req_app(r);
     struct guard_req *g = arena_calloc(http_req_arena(r), 1, sizeof *g);
     struct auth_result *res = &g->res;
     int stream = (http_req_route(r)->flags & ROUTE_STREAM) != 0;
-    struct auth_input in = {0};
-    in.method = http_req_method(r);
-    in.target = http_req_target(r);
-    in.peer = http_req_peer(r);
-    in.host = http_req_header(r, "Host");
-    in.x_forwarded_for = http_req_header(r, "X-Forwarded-For");
-    in.x_forwarded_host = http_req_header(r, "X-Forwarded-Host");
-    in.x_forwarded_proto = http_req_header(r, "X-Forwarded-Proto");
-    in.x_forwarded_port = http_req_header(r, "X-Forwarded-Port");
+    struct auth_input in;
+    input_from_request(r, &in);
     in.authorization = http_req_header(r, "Authorization");
     in.apikey = http_req_header(r, "APIKEY");
     in.content_type = http_req_header(r, "Content-Type");
@@ -116,6 +131,7 @@ int guard_check(http_req *r)
         in.body = http_req_body(r, &in.body_len);
     }
     in.scope = http_req_route(r)->scope;
+    in.anonymous_ok = (http_req_route(r)->flags & ROUTE_ANON) != 0;
 
     struct lookup_ctx lc = {api, NULL};
     auth_check(api->auth, &in, clock_now_ms(), &lc, res);
@@ -191,6 +207,19 @@ void guard_before_send(http_req *r, int status, const char *content_type, const 
     if (auth_sign_response(api->auth, &g->res, content_type, body, len, header, sizeof header) == 0)
         http_set_header(r, "Server-Authorization", header);
     auth_result_wipe(&g->res); /* the key copy is not needed after the one response */
+}
+
+int guard_anonymous(const http_req *r)
+{
+    const struct guard_req *g = http_req_user(r);
+    return g && g->res.status == 0 && g->res.method == AUTH_NONE;
+}
+
+void guard_refuse_anonymous(http_req *r)
+{
+    struct guard_req *g = http_req_user(r);
+    auth_refuse_anonymous(&g->res);
+    refuse(r, &g->res, NULL);
 }
 
 const struct auth_result *guard_identity(const http_req *r)

@@ -44,6 +44,17 @@ void guard_request_end(http_req *r);
  * request_end. */
 void guard_hooks(struct http_server_options *opt);
 
+/* On a ROUTE_ANON route: 1 when the caller came without credentials. */
+int guard_anonymous(const http_req *r);
+
+/* Answer an anonymous caller as the guard answers a request without
+ * credentials on a protected route (401, WWW-Authenticate: Hawk). */
+void guard_refuse_anonymous(http_req *r);
+
+/* The origin ("http://host:port") for absolute links in responses; see
+ * auth_origin. Returns 0 or ERR_INVAL. */
+int guard_origin(const http_req *r, char *out, size_t outlen);
+
 /* The identity of an allowed request (NULL on public routes). */
 const struct auth_result *guard_identity(const http_req *r);
 

@@ -6,8 +6,10 @@
  */
 #include "api/admin.h"
 #include "api/api.h"
+#include "api/data.h"
 #include "api/identity.h"
 #include "api/meta.h"
+#include "api/openapi.h"
 #include "api/uploads.h"
 
 /* Body limit of POST /api/v1/whoami: enough to test payload signing. */
@@ -24,10 +26,17 @@ static const struct route routes[] = {
     {"POST", "/api/v1/whoami", identity_whoami, ROUTE_BODY, WHOAMI_BODY_LIMIT, "whoami", NULL,
      NULL},
     {"GET", "/api/v1/clients", admin_clients_list, 0, 0, "clients.list", "admin", NULL},
+    /* The data API: anonymous callers reach these too, for public datasets. */
+    {"GET", "/api/v1/datasets", data_list, ROUTE_ANON, 0, "datasets.list", "datasets:read", NULL},
+    {"GET", "/api/v1/datasets/{name}", data_read, ROUTE_ANON, 0, "datasets.read", "datasets:read",
+     NULL},
+    {"GET", "/api/v1/datasets/{name}/data", data_rows, ROUTE_ANON, 0, "datasets.data",
+     "datasets:read", NULL},
     /* The upload's size limit is ingest.max_file_bytes, checked by the sink. */
     {"POST", "/api/v1/datasets/{name}/uploads", uploads_create, ROUTE_BODY | ROUTE_STREAM, SIZE_MAX,
      "uploads.create", "datasets:write", uploads_sink},
     {"GET", "/api/v1/uploads/{id}", uploads_read, 0, 0, "uploads.read", "datasets:write", NULL},
+    {"GET", "/api/v1/openapi.json", openapi_serve, ROUTE_PUBLIC, 0, "openapi", NULL, NULL},
 };
 
 const struct route *api_routes(size_t *n)

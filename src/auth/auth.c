@@ -321,6 +321,34 @@ static int hawk_host_port(const auth *a, const struct auth_input *in, struct aut
     return 0;
 }
 
+static int host_chars_ok(const char *h)
+{
+    return *h && strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-_:") == strlen(h);
+}
+
+int auth_origin(const auth *a, const struct auth_input *in, char *out, size_t outlen)
+{
+    char host[256], port[8];
+    const char *h = in->host;
+    int tls = 0;
+    int proxied = in->peer && cidr_list_contains(&a->proxies, in->peer);
+    if (proxied && in->x_forwarded_host)
+        h = in->x_forwarded_host;
+    if (proxied && in->x_forwarded_proto)
+        tls = strcmp(in->x_forwarded_proto, "https") == 0;
+    if (!h || hawk_parse_host(h, tls, host, sizeof host, port, sizeof port) < 0 ||
+        !host_chars_ok(host))
+        return ERR_INVAL;
+    const char *xp = proxied ? in->x_forwarded_port : NULL;
+    if (xp && *xp && strspn(xp, "0123456789") == strlen(xp) && strlen(xp) < sizeof port)
+        snprintf(port, sizeof port, "%s", xp);
+    int default_port = strcmp(port, tls ? "443" : "80") == 0;
+    int v6 = strchr(host, ':') != NULL;
+    int n = snprintf(out, outlen, "%s://%s%s%s%s%s", tls ? "https" : "http", v6 ? "[" : "", host,
+                     v6 ? "]" : "", default_port ? "" : ":", default_port ? "" : port);
+    return n < 0 || (size_t)n >= outlen ? ERR_INVAL : 0;
+}
+
 /* Does the Authorization header carry a hash attribute? */
 static int header_has_hash(const char *authorization)
 {
@@ -405,10 +433,19 @@ void auth_check(const auth *a, const struct auth_input *in, int64_t now_ms, void
     }
     int bewit = in->target && hawk_has_bewit(in->target);
     if (!in->authorization && !bewit) {
+        if (in->anonymous_ok) {
+            res->method = AUTH_NONE;
+            return;
+        }
         deny(res, 401, "missing", "authentication required");
         return;
     }
     check_hawk(a, in, now_ms, lookup_ctx, res);
+}
+
+void auth_refuse_anonymous(struct auth_result *res)
+{
+    deny(res, 401, "missing", "authentication required");
 }
 
 int auth_sign_response(const auth *a, const struct auth_result *res, const char *content_type,

@@ -84,6 +84,12 @@ struct auth_input {
      * hash is verified, including the rule that a body or a content type needs a
      * hash; the hash itself is checked with auth_payload_* as the body streams. */
     int payload_deferred;
+    /* 1: a request with no credentials at all (no APIKEY when one is configured,
+     * no Authorization, no bewit) is allowed as anonymous (method AUTH_NONE, no
+     * scope check): the route serves public data and decides itself. The
+     * address allowlist still applies; credentials that are present are checked
+     * as usual. */
+    int anonymous_ok;
 };
 
 struct auth_result {
@@ -122,6 +128,19 @@ void auth_check(const auth *a, const struct auth_input *in, int64_t now_ms, void
 /* The Server-Authorization value for a response to an allowed Hawk request, or
  * ERR_NOTFOUND when none should be sent (not Hawk, or signing is off). payload
  * NULL = a streamed body: no hash. */
+/* The scheme and authority clients reach this server by, for absolute links
+ * ("http://example.org", "https://h:8443", "http://[::1]:8080"): from
+ * X-Forwarded-Proto/-Host/-Port when the peer is one of http.trusted_proxies,
+ * else http and the Host header. The default port of the scheme is left out.
+ * Returns 0, or ERR_INVAL when there is no usable host (missing, malformed, or
+ * holding characters other than letters, digits, '.', '-', '_' and an IPv6
+ * address's hex digits and colons). */
+int auth_origin(const auth *a, const struct auth_input *in, char *out, size_t outlen);
+
+/* Turn an anonymous result (anonymous_ok) into the refusal a request without
+ * credentials gets on a protected route: 401 with WWW-Authenticate: Hawk. */
+void auth_refuse_anonymous(struct auth_result *res);
+
 int auth_sign_response(const auth *a, const struct auth_result *res, const char *content_type,
                        const void *payload, size_t len, char *out, size_t outlen);
 

@@ -46,7 +46,9 @@ static const char import_usage[] =
 
 static const char datasets_usage[] =
     "usage: ferry datasets list\n"
-    "       ferry datasets show NAME\n\n"
+    "       ferry datasets show NAME\n"
+    "       ferry datasets publish NAME     (anyone may read it over the API, no credentials)\n"
+    "       ferry datasets unpublish NAME\n\n"
     "  list   name, rows, columns, key, source and last update of every dataset\n"
     "  show   one dataset as JSON: columns (name, type, label), key, row count, times\n";
 
@@ -275,6 +277,21 @@ static int datasets_show(store *s, const char *name)
     return CLI_OK;
 }
 
+static int datasets_publish(store *s, const char *name, int on)
+{
+    int rc = catalog_set_public(s, name, on);
+    if (rc == ERR_NOTFOUND) {
+        cli_error("no dataset %s (see `ferry datasets list`)", name);
+        return CLI_FAIL;
+    }
+    if (rc < 0) {
+        cli_error("cannot update the catalog: %s", store_errmsg(s));
+        return CLI_FAIL;
+    }
+    printf("%s is now %s\n", name, on ? "public" : "private");
+    return CLI_OK;
+}
+
 int cli_datasets(int argc, char **argv)
 {
     struct cli c;
@@ -285,14 +302,21 @@ int cli_datasets(int argc, char **argv)
     const char *sub = c.nargs ? c.args[0] : NULL;
     int list = sub && strcmp(sub, "list") == 0 && c.nargs == 1;
     int show = sub && strcmp(sub, "show") == 0 && c.nargs == 2;
-    if (!list && !show) {
+    int publish = sub && strcmp(sub, "publish") == 0 && c.nargs == 2;
+    int unpublish = sub && strcmp(sub, "unpublish") == 0 && c.nargs == 2;
+    if (!list && !show && !publish && !unpublish) {
         fputs(datasets_usage, stderr);
         rc = CLI_USAGE;
         goto out;
     }
     if ((rc = cli_open_ready_store(&c, &s)) != CLI_OK)
         goto out;
-    rc = list ? datasets_list(s) : datasets_show(s, c.args[1]);
+    if (list)
+        rc = datasets_list(s);
+    else if (show)
+        rc = datasets_show(s, c.args[1]);
+    else
+        rc = datasets_publish(s, c.args[1], publish);
 out:
     store_close(s);
     cli_free(&c);

@@ -23,6 +23,7 @@
 #include "auth/nonce.h"
 #include "auth/secret.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "http/metrics.h"
@@ -38,7 +39,9 @@ static const char serve_usage[] =
     "usage: ferry serve [--migrate] [OPTIONS]\n\n"
     "Serve the HTTP API. Refuses to start on a database with pending migrations\n"
     "unless --migrate is given. SIGTERM or SIGINT stops it gracefully.\n\n"
-    "  --migrate              create the database if needed and apply pending migrations\n";
+    "  --migrate              create the database if needed and apply pending migrations\n"
+    "  --demo                 load a demo dataset and client if missing, and print a command\n"
+    "                         that reads it (what `make run` does)\n";
 
 static void log_migration(const struct migration *m, void *ctx)
 {
@@ -191,7 +194,7 @@ static int start_ingest(const struct cli *c, struct serve *sv)
     return CLI_OK;
 }
 
-static int run_server(const struct cli *c, const struct serve *sv)
+static int run_server(const struct cli *c, const struct serve *sv, const char *demo_key)
 {
     const config *cfg = c->cfg;
     store_pool *pool = sv->pool;
@@ -206,6 +209,10 @@ static int run_server(const struct cli *c, const struct serve *sv)
         .inline_bytes = config_int(cfg, CFG_INGEST_INLINE_BYTES),
         .max_upload = config_int(cfg, CFG_INGEST_MAX_FILE_BYTES),
     };
+    secret_derive(sv->secret, "ferry cursor v1", ctx.cursor_key);
+    dq_limits_default(&ctx.data_limits);
+    ctx.data_limits.page_size_default = config_int(cfg, CFG_API_PAGE_SIZE);
+    ctx.data_limits.page_size_max = config_int(cfg, CFG_API_MAX_PAGE_SIZE);
     struct http_server_options opt = {0};
     char why[512];
     http_server *srv = NULL;
@@ -237,6 +244,8 @@ static int run_server(const struct cli *c, const struct serve *sv)
     log_info("listening", LF_STR("host", opt.host), LF_INT("port", http_server_port(srv)),
              LF_STR("database", cli_database_display(c)), LF_STR("version", FERRY_VERSION),
              LF_INT("pid", getpid()));
+    if (demo_key)
+        demo_print(opt.host, http_server_port(srv), demo_key);
 
     while (sigwait(&sigs, &sig) != 0)
         ;
@@ -256,9 +265,12 @@ int cli_serve(int argc, char **argv)
 {
     struct cli c;
     struct serve sv = {0};
-    int migrate = 0;
-    const struct cli_opt opts[] = {{"--migrate", NULL, &migrate, "apply pending migrations"}};
-    int rc = cli_setup(argc, argv, opts, 1, 0, serve_usage, &c);
+    int migrate = 0, demo = 0;
+    struct buf demo_key;
+    const struct cli_opt opts[] = {{"--migrate", NULL, &migrate, "apply pending migrations"},
+                                   {"--demo", NULL, &demo, "load the demo dataset and client"}};
+    buf_init(&demo_key, 1024);
+    int rc = cli_setup(argc, argv, opts, 2, 0, serve_usage, &c);
     if (rc < 0)
         return CLI_OK;
     if (rc != CLI_OK)
@@ -268,6 +280,8 @@ int cli_serve(int argc, char **argv)
         goto out;
     rc = setup_auth(&c, &sv);
     if (rc != CLI_OK)
+        goto out;
+    if (demo && (rc = demo_prepare(&c, sv.secret, &demo_key)) != CLI_OK)
         goto out;
 
     char why[512];
@@ -289,8 +303,11 @@ int cli_serve(int argc, char **argv)
     }
     if ((rc = start_ingest(&c, &sv)) != CLI_OK)
         goto out;
-    rc = run_server(&c, &sv);
+    rc = run_server(&c, &sv, demo ? buf_cstr(&demo_key) : NULL);
 out:
+    if (demo_key.data)
+        memset(demo_key.data, 0, demo_key.len);
+    buf_free(&demo_key);
     serve_close(&sv);
     cli_free(&c);
     return rc;

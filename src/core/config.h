@@ -68,6 +68,10 @@
       "APIKEY header value for API-key auth; empty = off")                                         \
     X(API_KEY_SCOPES, "api.key_scopes", NULL, CFG_T_STR, 0, 0, "*", 0,                             \
       "scopes granted to API-key requests, comma-separated (* = all)")                             \
+    X(API_PAGE_SIZE, "api.page_size", NULL, CFG_T_INT, 1, 1000000, "100", 0,                       \
+      "rows per page of the data API when the request gives no page_size")                         \
+    X(API_MAX_PAGE_SIZE, "api.max_page_size", NULL, CFG_T_INT, 1, 1000000, "10000", 0,             \
+      "largest page_size a data API request may ask for")                                          \
     X(AUTH_ENABLED, "auth.enabled", NULL, CFG_T_INT, 0, 1, "1", 0,                                 \
       "1 = routes need authentication; 0 = every route is open (development only)")                \
     X(AUTH_SECRET, "auth.secret", NULL, CFG_T_STR, 0, 0, "", 1,                                    \

@@ -247,6 +247,11 @@ int router_validate(const struct route *routes, size_t n, char *errbuf, size_t e
                      r->method, pat);
             return ERR_INVAL;
         }
+        if ((r->flags & ROUTE_ANON) && (r->flags & ROUTE_PUBLIC)) {
+            snprintf(errbuf, errlen, "route %zu %s %s: ROUTE_ANON on a public route", i, r->method,
+                     pat);
+            return ERR_INVAL;
+        }
         if (!(r->flags & ROUTE_STREAM) != !r->sink) {
             snprintf(errbuf, errlen, "route %zu %s %s: %s", i, r->method, pat,
                      r->sink ? "a sink without ROUTE_STREAM" : "ROUTE_STREAM without a sink");

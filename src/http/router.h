@@ -43,6 +43,10 @@ typedef int (*http_body_fn)(http_req *r, const char *data, size_t n);
  * For a multipart/form-data body the sink gets only the bytes of the file part.
  * body_limit still applies (Content-Length up front, then the running total). */
 #define ROUTE_STREAM (1u << 2)
+/* A guarded route that callers without any credentials may also reach, as
+ * anonymous (public datasets): the guard lets them through without a scope
+ * check and the handler decides (guard_anonymous, guard_refuse). */
+#define ROUTE_ANON   (1u << 3)
 
 #define ROUTER_MAX_PARAMS   8
 #define ROUTER_MAX_SEGMENTS 32

@@ -242,6 +242,17 @@ int catalog_set_row_count(store *s, const char *name, int64_t rows)
         s, "UPDATE ferry_datasets SET row_count = $1, updated_at = $2 WHERE name = $3", v, 3, NULL);
 }
 
+int catalog_set_public(store *s, const char *name, int is_public)
+{
+    int64_t changed = 0;
+    struct store_value v[] = {SV_BOOL(is_public), SV_TEXT(name)};
+    int rc =
+        store_execv(s, "UPDATE ferry_datasets SET is_public = $1 WHERE name = $2", v, 2, &changed);
+    if (rc == 0 && changed == 0)
+        rc = ERR_NOTFOUND;
+    return rc;
+}
+
 void catalog_write_json(const struct catalog_dataset *d, struct json_writer *w)
 {
     json_object_begin(w);

@@ -65,6 +65,10 @@ int catalog_save(store *s, const struct catalog_dataset *d);
 /* Set the row count and updated_at only. */
 int catalog_set_row_count(store *s, const char *name, int64_t rows);
 
+/* Mark the dataset public (readable by anonymous callers of the data API) or
+ * not. Returns 0, ERR_NOTFOUND (no such dataset), or a store error. */
+int catalog_set_public(store *s, const char *name, int is_public);
+
 /* All datasets ordered by name; *out is a malloc'd array of *n pointers, each
  * freed with catalog_dataset_free, then the array with free(). */
 int catalog_list(store *s, struct catalog_dataset ***out, size_t *n);

@@ -306,3 +306,80 @@ Test(auth, deferred_body_without_hash_is_refused)
     cr_assert_eq(auth_payload_end(p), 0);
     auth_free(a);
 }
+
+/* ---- anonymous callers and the origin of links ------------------------------------------ */
+
+Test(auth, anonymous_ok_lets_only_credential_less_requests_through)
+{
+    auth *a = new_auth();
+    struct signed_request s;
+    struct auth_result res;
+
+    sign(&s, 0, NULL, NULL, 0);
+    s.in.scope = "datasets:read";
+    s.in.anonymous_ok = 1;
+    s.in.authorization = NULL;
+    auth_check(a, &s.in, NOW_MS, NULL, &res);
+    cr_assert_eq(res.status, 0, "%s", res.message);
+    cr_assert_eq(res.method, AUTH_NONE);
+    cr_assert_eq(res.can_sign, 0);
+
+    /* refused later by the handler: the 401 of a request without credentials */
+    auth_refuse_anonymous(&res);
+    cr_assert_eq(res.status, 401);
+    cr_assert_str_eq(res.www_authenticate, "Hawk");
+
+    /* credentials that are present are still checked: a bad MAC is refused */
+    sign(&s, 0, NULL, NULL, 0);
+    s.in.anonymous_ok = 1;
+    char *mac = strstr(s.header, "mac=\"");
+    mac[5] = mac[5] == 'A' ? 'B' : 'A';
+    auth_check(a, &s.in, NOW_MS, NULL, &res);
+    cr_assert_eq(res.status, 401);
+
+    /* without anonymous_ok, no credentials is a 401 */
+    sign(&s, 0, NULL, NULL, 0);
+    s.in.authorization = NULL;
+    auth_check(a, &s.in, NOW_MS, NULL, &res);
+    cr_assert_eq(res.status, 401);
+    auth_free(a);
+}
+
+static auth *auth_with_proxy(const char *proxies)
+{
+    config *cfg = config_new();
+    cr_assert_eq(config_set(cfg, CFG_HTTP_TRUSTED_PROXIES, proxies, "test"), 0);
+    char err[256];
+    auth *a = NULL;
+    cr_assert_eq(auth_new(cfg, &a, err, sizeof err), 0, "%s", err);
+    config_free(cfg);
+    return a;
+}
+
+Test(auth, origin_believes_forwarded_headers_only_from_trusted_proxies)
+{
+    auth *a = auth_with_proxy("10.0.0.0/8");
+    char out[128];
+    struct auth_input in = {.peer = "192.0.2.1", .host = "Example.org:8080"};
+    in.x_forwarded_host = "evil.example";
+    in.x_forwarded_proto = "https";
+    cr_assert_eq(auth_origin(a, &in, out, sizeof out), 0);
+    cr_assert_str_eq(out, "http://example.org:8080");
+
+    in.peer = "10.1.2.3";
+    cr_assert_eq(auth_origin(a, &in, out, sizeof out), 0);
+    cr_assert_str_eq(out, "https://evil.example");
+    in.x_forwarded_port = "8443";
+    cr_assert_eq(auth_origin(a, &in, out, sizeof out), 0);
+    cr_assert_str_eq(out, "https://evil.example:8443");
+
+    struct auth_input v6 = {.peer = "::1", .host = "[::1]:80"};
+    cr_assert_eq(auth_origin(a, &v6, out, sizeof out), 0);
+    cr_assert_str_eq(out, "http://[::1]");
+
+    struct auth_input bad = {.peer = "::1", .host = "a\"b"};
+    cr_assert_eq(auth_origin(a, &bad, out, sizeof out), ERR_INVAL);
+    bad.host = NULL;
+    cr_assert_eq(auth_origin(a, &bad, out, sizeof out), ERR_INVAL);
+    auth_free(a);
+}

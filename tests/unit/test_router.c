@@ -175,6 +175,14 @@ Test(router, stream_routes_need_a_body_and_a_sink)
     cr_assert_not_null(strstr(validate_one(sink_get, 1), "a sink without ROUTE_STREAM"));
 }
 
+Test(router, anonymous_routes_are_guarded_routes)
+{
+    const struct route ok[] = {{"GET", "/d", h, ROUTE_ANON, 0, "d", "datasets:read", NULL}};
+    const struct route both[] = {{"GET", "/d", h, ROUTE_ANON | ROUTE_PUBLIC, 0, "d", NULL, NULL}};
+    cr_assert_null(validate_one(ok, 1));
+    cr_assert_not_null(strstr(validate_one(both, 1), "ROUTE_ANON on a public route"));
+}
+
 Test(router, stream_routes_match_like_others)
 {
     const struct route t[] = {
