@@ -217,6 +217,24 @@ void data_read(http_req *r)
     buf_free(&body);
 }
 
+/* The key of a column in a records row or an NDJSON line: its name escaped and
+ * quoted once, written as it is for every row. From a (or malloc when a is
+ * NULL); NULL when out of memory. */
+static char *quoted_key(const char *name, struct arena *a, size_t *len)
+{
+    struct buf b;
+    struct json_writer w;
+    buf_init(&b, 4096);
+    json_init(&w, &b);
+    json_string(&w, name);
+    char *out = NULL;
+    if (json_finish(&w) == 0)
+        out = a ? arena_strndup(a, b.data, b.len) : strndup(b.data, b.len);
+    *len = b.len;
+    buf_free(&b);
+    return out;
+}
+
 /* ---- the next link ------------------------------------------------------------------------ */
 
 static int put_query_part(struct buf *out, const char *s)
@@ -274,7 +292,9 @@ struct page {
     enum store_backend_kind backend;
     struct json_writer w;
     struct store_value *last; /* sort values of the last row written (arena) */
-    int more;                 /* a row beyond the page exists */
+    char **keys;              /* records: the quoted output column names (arena) */
+    size_t *key_len;
+    int more; /* a row beyond the page exists */
 };
 
 static void write_headers(struct page *pg)
@@ -297,7 +317,7 @@ static void write_row(struct page *pg, store_stmt *st)
     for (size_t i = 0; i < sql->nout; i++) {
         const struct catalog_column *c = &pg->d->cols[sql->cols[i]];
         if (records)
-            json_key(&pg->w, c->name);
+            json_key_quoted(&pg->w, pg->keys[i], pg->key_len[i]);
         rowenc_json(&pg->w, st, (int)i, c->type, pg->backend);
     }
     if (records)
@@ -322,6 +342,26 @@ static int keep_last(struct page *pg, store_stmt *st, struct arena *a)
         pg->last[i] = v;
     }
     return 0;
+}
+
+/* The cursor of a last row whose sort values are too long to carry (a long
+ * text): its key values and which sort values were NULL (dquery.h, after_row). */
+static int encode_row_cursor(const unsigned char *key, const struct dq_query *q,
+                             const struct store_value *last, struct arena *a, struct buf *out)
+{
+    struct store_value *v = arena_calloc(a, q->nkey + 1, sizeof *v);
+    uint32_t nulls = 0;
+    if (!v)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < q->nsort; i++)
+        if (last[i].type == STORE_NULL)
+            nulls |= 1u << i;
+    for (size_t k = 0; k < q->nkey; k++)
+        for (size_t i = 0; i < q->nsort; i++)
+            if (q->sort[i].col == q->key_cols[k])
+                v[k] = last[i];
+    v[q->nkey] = SV_INT(nulls);
+    return cursor_encode(key, q->row_cursor_scope, v, q->nkey + 1, out);
 }
 
 /* Step the page's rows into the "values"/"results" array. */
@@ -411,7 +451,15 @@ static int build_page(http_req *r, store *s, const struct catalog_dataset *d,
     struct dsql sql;
     store_stmt *st = NULL;
     int64_t count = 0;
-    int rc = dsql_rows(d, store_backend(s), q, q->page_size + 1, a, &sql);
+    int rc = 0;
+    if (q->after_row) { /* a row cursor: its row must still be there */
+        rc = dsql_row_exists(d, store_backend(s), q, a, &sql);
+        if (rc == 0 && (rc = store_query_int(s, sql.sql, sql.params, sql.nparams, NULL)) == 0)
+            return ERR_CONFLICT;
+        if (rc < 0)
+            return rc;
+    }
+    rc = dsql_rows(d, store_backend(s), q, q->page_size + 1, a, &sql);
     if (rc == 0 && q->count != DQ_COUNT_NONE)
         rc = run_count(s, d, q, a, &count);
     if (rc == 0)
@@ -422,7 +470,12 @@ static int build_page(http_req *r, store *s, const struct catalog_dataset *d,
         goto out;
     struct page pg = {.d = d, .q = q, .sql = &sql, .backend = store_backend(s)};
     pg.last = arena_calloc(a, q->nsort, sizeof *pg.last);
-    if (!pg.last) {
+    pg.keys = arena_calloc(a, sql.nout, sizeof *pg.keys);
+    pg.key_len = arena_calloc(a, sql.nout, sizeof *pg.key_len);
+    for (size_t i = 0; pg.keys && pg.key_len && i < sql.nout; i++)
+        if (!(pg.keys[i] = quoted_key(d->cols[sql.cols[i]].name, a, &pg.key_len[i])))
+            pg.keys = NULL;
+    if (!pg.last || !pg.keys || !pg.key_len) {
         rc = ERR_NOMEM;
         goto out;
     }
@@ -445,6 +498,8 @@ static int build_page(http_req *r, store *s, const struct catalog_dataset *d,
         buf_init(&next, 64u << 10);
         origin_of(r, origin);
         rc = cursor_encode(api->cursor_key, q->cursor_scope, pg.last, q->nsort, &cursor);
+        if (rc == ERR_TOOBIG)
+            rc = encode_row_cursor(api->cursor_key, q, pg.last, a, &cursor);
         if (rc == 0)
             rc = build_next(r, origin, buf_cstr(&cursor), &next);
         if (rc == 0)
@@ -475,12 +530,16 @@ static void serve_page(http_req *r, store *s, const struct catalog_dataset *d,
     struct buf body;
     buf_init(&body, PAGE_BODY_MAX);
     int rc = build_page(r, s, d, q, &body);
-    if (rc < 0)
+    if (rc < 0 && rc != ERR_CONFLICT)
         log_error("cannot read a page", LF_STR("dataset", d->name), LF_INT("rc", rc),
                   LF_STR("error", store_errmsg(s)));
     store_pool_release(api->pool, s);
     if (rc == 0)
         reply_page(r, &body);
+    else if (rc == ERR_CONFLICT)
+        http_reply_error(r, ERR_CONFLICT,
+                         "the row this cursor points at no longer exists (the dataset changed): "
+                         "start again from the first page");
     else if (rc == ERR_TOOBIG)
         http_reply_error_status(r, 500, "too_large",
                                 "the page is too large: ask for a smaller page_size");
@@ -500,7 +559,8 @@ struct export
     enum store_backend_kind backend;
     size_t ncols;
     enum coltype *types;
-    char **names;    /* NDJSON keys */
+    char **names; /* NDJSON keys, quoted */
+    size_t *name_len;
     struct buf head; /* the CSV header line, sent first */
     int pending;     /* the statement is on a row not yet written */
     int done;        /* no more rows */
@@ -516,6 +576,7 @@ static void export_free(void *ctx)
     for (size_t i = 0; e->names && i < e->ncols; i++)
         free(e->names[i]);
     free(e->names);
+    free(e->name_len);
     free(e->types);
     buf_free(&e->head);
     free(e);
@@ -536,7 +597,7 @@ static int export_row(struct export *e, struct buf *out)
     json_init(&w, out);
     json_object_begin(&w);
     for (size_t i = 0; i < e->ncols; i++) {
-        json_key(&w, e->names[i]);
+        json_key_quoted(&w, e->names[i], e->name_len[i]);
         rowenc_json(&w, e->st, (int)i, e->types[i], e->backend);
     }
     json_object_end(&w);
@@ -587,12 +648,13 @@ static int export_columns(struct export *e, const struct catalog_dataset *d, con
     e->ncols = sql->nout;
     e->types = calloc(e->ncols, sizeof *e->types);
     e->names = calloc(e->ncols, sizeof *e->names);
-    if (!e->types || !e->names)
+    e->name_len = calloc(e->ncols, sizeof *e->name_len);
+    if (!e->types || !e->names || !e->name_len)
         return ERR_NOMEM;
     for (size_t i = 0; i < e->ncols; i++) {
         const struct catalog_column *c = &d->cols[sql->cols[i]];
         e->types[i] = c->type;
-        if (!(e->names[i] = strdup(c->name)))
+        if (!(e->names[i] = quoted_key(c->name, NULL, &e->name_len[i])))
             return ERR_NOMEM;
         if (e->format == DQ_FORMAT_CSV && ((i && buf_putc(&e->head, ',') < 0) ||
                                            rowenc_csv_text(&e->head, c->name, strlen(c->name)) < 0))

@@ -440,6 +440,29 @@ static const char *build_scope(struct ctx *c, const struct dq_query *q)
     return s;
 }
 
+static int cursor_type_ok(enum coltype ct, enum store_type t);
+
+/* A row cursor (dquery.h: after_row): the key values and the NULL mask. */
+static int decode_row_cursor(struct ctx *c, struct dq_query *q, const unsigned char *cursor_key,
+                             const char *text)
+{
+    if (!cursor_key)
+        return ERR_INVAL;
+    struct store_value *v = arena_calloc(c->a, q->nkey + 1, sizeof *v);
+    int rc = cursor_decode(cursor_key, q->row_cursor_scope, text, q->nkey + 1, c->a, v);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < q->nkey; i++)
+        if (v[i].type == STORE_NULL || !cursor_type_ok(c->d->cols[q->key_cols[i]].type, v[i].type))
+            return ERR_INVAL;
+    if (v[q->nkey].type != STORE_INT || v[q->nkey].v.i < 0 ||
+        v[q->nkey].v.i >= ((int64_t)1 << q->nsort))
+        return ERR_INVAL;
+    q->after_row = v;
+    q->after_nulls = (uint32_t)v[q->nkey].v.i;
+    return 0;
+}
+
 /* Whether a cursor value of type t can stand for a value of column type ct
  * (as the handler reads rows back on either backend): a cursor made before
  * the dataset was reloaded with other types is refused like a bad one. */
@@ -741,6 +764,10 @@ int dq_parse(const struct catalog_dataset *d, enum store_backend_kind backend,
         q->sort[q->nsort++] = (struct dq_sort){.col = key[i], .desc = 0};
     }
     q->cursor_scope = build_scope(&c, q);
+    q->row_cursor_scope = arena_printf(a, "%s\x1frow", q->cursor_scope);
+    q->key_cols = arena_alloc(a, nkey * sizeof *q->key_cols);
+    memcpy(q->key_cols, key, nkey * sizeof *q->key_cols);
+    q->nkey = nkey;
 
     /* next-id: the seeds' paging by row id. */
     if (rv[R_NEXT_ID]) {
@@ -772,9 +799,12 @@ int dq_parse(const struct catalog_dataset *d, enum store_backend_kind backend,
         for (size_t i = 0; rc == 0 && i < q->nsort; i++)
             if (!cursor_type_ok(d->cols[q->sort[i].col].type, after[i].type))
                 rc = ERR_INVAL;
+        if (rc == 0)
+            q->after = after;
+        else if ((rc = decode_row_cursor(&c, q, cursor_key, rv[R_CURSOR])) == ERR_INTERNAL)
+            return fail_internal(&c, "cannot check the cursor");
         if (rc < 0)
             return fail(&c, "cursor", "invalid or expired cursor");
-        q->after = after;
     }
 
     /* (4) Filters, in request order. */

@@ -25,7 +25,11 @@
  *                each value must suit its column's type (NULL; boolean:
  *                bool or int; integer: int; decimal: double, int or text;
  *                the others: text), so a cursor from before a reload that
- *                changed a type is refused like a bad one.
+ *                changed a type is refused like a bad one. When the last
+ *                row's sort values are too long for a cursor (a text over
+ *                CURSOR_TEXT_MAX), the handler makes a row cursor instead:
+ *                the row's key values and a NULL mask (row_cursor_scope),
+ *                decoded into after_row / after_nulls.
  *   next-id      N: rows whose integer key "id" is >= N (the seeds' paging;
  *                only on datasets whose key is exactly the integer column
  *                "id", not with sort (even sort=id), not with cursor)
@@ -170,6 +174,17 @@ struct dq_query {
      * when there was no cursor. */
     struct store_value *after;
 
+    /* A row cursor instead (cursor.h values too long to carry: a sort value
+     * over CURSOR_TEXT_MAX): the last row's key values (nkey of them, for
+     * key_cols) and which of its sort values were NULL (bit i for sort entry
+     * i); the SQL looks the sort values up by key. NULL when not used. */
+    struct store_value *after_row;
+    uint32_t after_nulls;
+
+    /* The dataset's key columns (indexes into its columns), in key order. */
+    size_t *key_cols;
+    size_t nkey;
+
     /* From next-id=. */
     int has_next_id;
     int64_t next_id;
@@ -177,6 +192,9 @@ struct dq_query {
     /* What a cursor for this query is bound to: the dataset name and the
      * order ("orders\x1fa,-b,id"). Use it for cursor_encode of the next page. */
     const char *cursor_scope;
+    /* The scope of a row cursor: cursor_scope, 0x1f, "row". Its values are
+     * the key values then the NULL mask (STORE_INT). */
+    const char *row_cursor_scope;
 };
 
 struct dq_error {

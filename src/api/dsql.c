@@ -194,11 +194,55 @@ static void put_filters(struct sql_b *b, const struct dq_query *q, int *where)
 
 /* ---- keyset ------------------------------------------------------------------------ */
 
-/* Can the cursor test be one row-value comparison? */
-static int row_value_ok(const struct sql_b *b, const struct dq_query *q)
+/* Where the last row's sort values come from: the cursor's values, or (a row
+ * cursor) its key values, with each other sort value looked up by key. */
+struct position {
+    const struct dq_query *q;
+    size_t *key_param; /* row cursor: the bind number of each key value */
+};
+
+static int value_is_null(const struct position *p, size_t i)
 {
+    if (p->q->after)
+        return p->q->after[i].type == STORE_NULL;
+    return (p->q->after_nulls >> i & 1u) != 0;
+}
+
+/* The last row's value of sort entry i: "$k", or for a row cursor
+ * (SELECT "col" FROM t WHERE "k1" = $a AND ...) unless col is a key column. */
+static void put_value(struct sql_b *b, const struct position *p, size_t i)
+{
+    const struct dq_query *q = p->q;
+    if (q->after) {
+        put_param(b, q->after[i]);
+        return;
+    }
+    size_t col = q->sort[i].col;
+    for (size_t k = 0; k < q->nkey; k++) {
+        if (q->key_cols[k] == col) {
+            if (!b->err && buf_printf(&b->sql, "$%zu", p->key_param[k]) < 0)
+                b->err = ERR_NOMEM;
+            return;
+        }
+    }
+    put(b, "(SELECT ");
+    put_col(b, col);
+    put_from(b);
+    for (size_t k = 0; k < q->nkey; k++) {
+        put(b, k ? " AND " : " WHERE ");
+        put_col(b, q->key_cols[k]);
+        if (!b->err && buf_printf(&b->sql, " = $%zu", p->key_param[k]) < 0)
+            b->err = ERR_NOMEM;
+    }
+    put(b, ")");
+}
+
+/* Can the cursor test be one row-value comparison? */
+static int row_value_ok(const struct sql_b *b, const struct position *p)
+{
+    const struct dq_query *q = p->q;
     for (size_t i = 0; i < q->nsort; i++) {
-        if (col_nullable(b, q->sort[i].col) || q->after[i].type == STORE_NULL)
+        if (col_nullable(b, q->sort[i].col) || value_is_null(p, i))
             return 0;
         if (q->sort[i].desc != q->sort[0].desc)
             return 0;
@@ -206,12 +250,13 @@ static int row_value_ok(const struct sql_b *b, const struct dq_query *q)
     return 1;
 }
 
-static void put_row_value_after(struct sql_b *b, const struct dq_query *q)
+static void put_row_value_after(struct sql_b *b, const struct position *p)
 {
+    const struct dq_query *q = p->q;
     if (q->nsort == 1) {
         put_col(b, q->sort[0].col);
         put(b, q->sort[0].desc ? " < " : " > ");
-        put_param(b, q->after[0]);
+        put_value(b, p, 0);
         return;
     }
     put(b, "(");
@@ -224,20 +269,20 @@ static void put_row_value_after(struct sql_b *b, const struct dq_query *q)
     for (size_t i = 0; i < q->nsort; i++) {
         if (i)
             put(b, ", ");
-        put_param(b, q->after[i]);
+        put_value(b, p, i);
     }
     put(b, ")");
 }
 
 /* after(i) of dsql.h, recursively (depth bounded by the sort length). */
-static void put_after_from(struct sql_b *b, const struct dq_query *q, size_t i)
+static void put_after_from(struct sql_b *b, const struct position *p, size_t i)
 {
+    const struct dq_query *q = p->q;
     size_t col = q->sort[i].col;
     int last = i + 1 == q->nsort;
     int nullable = col_nullable(b, col);
-    struct store_value v = q->after[i];
     put(b, "(");
-    if (v.type == STORE_NULL) {
+    if (value_is_null(p, i)) {
         if (!nullable) { /* cannot happen for a real row: nothing is after it */
             put(b, "1 = 0)");
             return;
@@ -249,7 +294,7 @@ static void put_after_from(struct sql_b *b, const struct dq_query *q, size_t i)
                 put(b, " OR (");
                 put_col(b, col);
                 put(b, " IS NULL AND ");
-                put_after_from(b, q, i + 1);
+                put_after_from(b, p, i + 1);
                 put(b, ")");
             }
         } else { /* NULLs last: only NULLs with a later rest follow */
@@ -257,14 +302,14 @@ static void put_after_from(struct sql_b *b, const struct dq_query *q, size_t i)
             if (last)
                 put(b, "1 = 0");
             else
-                put_after_from(b, q, i + 1);
+                put_after_from(b, p, i + 1);
         }
         put(b, ")");
         return;
     }
     put_col(b, col);
     put(b, q->sort[i].desc ? " < " : " > ");
-    put_param(b, v);
+    put_value(b, p, i);
     if (nullable && !q->sort[i].desc) {
         put(b, " OR ");
         put_col(b, col);
@@ -274,23 +319,45 @@ static void put_after_from(struct sql_b *b, const struct dq_query *q, size_t i)
         put(b, " OR (");
         put_col(b, col);
         put(b, " = ");
-        put_last_param(b);
+        put_value(b, p, i);
         put(b, " AND ");
-        put_after_from(b, q, i + 1);
+        put_after_from(b, p, i + 1);
         put(b, ")");
     }
     put(b, ")");
 }
 
+/* A row cursor's key values become binds first; the SQL refers to them by
+ * number wherever it needs them. */
+static void bind_row_keys(struct sql_b *b, struct position *p)
+{
+    const struct dq_query *q = p->q;
+    p->key_param = arena_alloc(b->a, (q->nkey ? q->nkey : 1) * sizeof *p->key_param);
+    if (!p->key_param) {
+        b->err = ERR_NOMEM;
+        return;
+    }
+    size_t mark = b->sql.len;
+    for (size_t k = 0; k < q->nkey; k++) {
+        put_param(b, q->after_row[k]); /* writes "$n": taken back below */
+        p->key_param[k] = b->nparams;
+    }
+    if (!b->err)
+        buf_truncate(&b->sql, mark);
+}
+
 static void put_position(struct sql_b *b, const struct dq_query *q, int *where)
 {
-    if (q->after) {
+    struct position p = {.q = q};
+    if (q->after || q->after_row) {
+        if (q->after_row)
+            bind_row_keys(b, &p);
         put(b, *where ? " AND " : " WHERE ");
         *where = 1;
-        if (row_value_ok(b, q))
-            put_row_value_after(b, q);
+        if (row_value_ok(b, &p))
+            put_row_value_after(b, &p);
         else
-            put_after_from(b, q, 0);
+            put_after_from(b, &p, 0);
     } else if (q->has_next_id) {
         put(b, *where ? " AND " : " WHERE ");
         *where = 1;
@@ -380,6 +447,23 @@ int dsql_rows(const struct catalog_dataset *d, enum store_backend_kind backend,
     if (limit > 0) {
         put(&b, " LIMIT ");
         put_param(&b, SV_INT(limit));
+    }
+    return builder_finish(&b, out);
+}
+
+int dsql_row_exists(const struct catalog_dataset *d, enum store_backend_kind backend,
+                    const struct dq_query *q, struct arena *a, struct dsql *out)
+{
+    memset(out, 0, sizeof *out);
+    struct sql_b b;
+    builder_init(&b, d, backend, a);
+    put(&b, "SELECT 1");
+    put_from(&b);
+    for (size_t k = 0; k < q->nkey; k++) {
+        put(&b, k ? " AND " : " WHERE ");
+        put_col(&b, q->key_cols[k]);
+        put(&b, " = ");
+        put_param(&b, q->after_row[k]);
     }
     return builder_finish(&b, out);
 }

@@ -64,6 +64,10 @@ struct dsql {
 int dsql_rows(const struct catalog_dataset *d, enum store_backend_kind backend,
               const struct dq_query *q, int64_t limit, struct arena *a, struct dsql *out);
 
+/* SELECT 1 for the row a row cursor names (q->after_row): does it still exist? */
+int dsql_row_exists(const struct catalog_dataset *d, enum store_backend_kind backend,
+                    const struct dq_query *q, struct arena *a, struct dsql *out);
+
 /* SELECT count(*) with the query's filters (not the cursor). */
 int dsql_count(const struct catalog_dataset *d, enum store_backend_kind backend,
                const struct dq_query *q, struct arena *a, struct dsql *out);

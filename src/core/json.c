@@ -288,7 +288,8 @@ static void json_put_quoted(struct json_writer *w, const char *s, size_t n)
     json_put(w, "\"", 1);
 }
 
-void json_keyn(struct json_writer *w, const char *key, size_t n)
+/* A key: quoted is 1 when key is already the escaped, quoted text. */
+static void json_key_any(struct json_writer *w, const char *key, size_t n, int quoted)
 {
     if (w->err)
         return;
@@ -299,9 +300,22 @@ void json_keyn(struct json_writer *w, const char *key, size_t n)
     }
     if (*st == JS_NEED_COMMA)
         json_put(w, ",", 1);
-    json_put_quoted(w, key, n);
+    if (quoted)
+        json_put(w, key, n);
+    else
+        json_put_quoted(w, key, n);
     json_put(w, ":", 1);
     *st = JS_HAVE_KEY;
+}
+
+void json_keyn(struct json_writer *w, const char *key, size_t n)
+{
+    json_key_any(w, key, n, 0);
+}
+
+void json_key_quoted(struct json_writer *w, const char *quoted, size_t n)
+{
+    json_key_any(w, quoted, n, 1);
 }
 
 void json_key(struct json_writer *w, const char *key)
@@ -354,6 +368,43 @@ void json_int(struct json_writer *w, int64_t v)
         json_put(w, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+/* The fast path of json_double for the common case, a number with a few
+ * decimal places (a price, a measurement): find the fewest places k (0..9)
+ * for which m = v * 10^k is an integer below 2^53 and m / 10^k gives v back
+ * (a correctly rounded division of two exact doubles, so strtod of the text
+ * gives v back too), then print m with a point k digits from the right.
+ * That is the text %.15g/%.16g/%.17g would find, without printf and strtod.
+ * Only for 1e-4 <= |v| < 1e15, where %g prints no exponent either. Returns
+ * the length written to out, or 0 to take the slow path. */
+static int short_decimal(double v, char out[40])
+{
+    static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int k = 0; k < 10; k++) {
+        double m = rint(a * pow10[k]);
+        if (m >= 9007199254740992.0)
+            return 0;
+        if (m / pow10[k] != a)
+            continue;
+        char digits[24];
+        int nd = 0;
+        for (uint64_t u = (uint64_t)m; u || nd <= k; u /= 10)
+            digits[nd++] = (char)('0' + u % 10);
+        int n = 0;
+        if (v < 0)
+            out[n++] = '-';
+        for (int i = nd - 1; i >= 0; i--) {
+            out[n++] = digits[i];
+            if (i == k && k > 0)
+                out[n++] = '.';
+        }
+        return n;
+    }
+    return 0;
+}
+
 void json_double(struct json_writer *w, double v)
 {
     if (!isfinite(v)) {
@@ -361,11 +412,11 @@ void json_double(struct json_writer *w, double v)
         return;
     }
     char tmp[40];
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+    int n = short_decimal(v, tmp);
+    for (int prec = 15; n == 0 && prec <= 17; prec++) {
+        int len = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (prec == 17 || strtod(tmp, NULL) == v)
-            break;
+            n = len;
     }
     if (json_before_value(w) == 0)
         json_put(w, tmp, (size_t)n);

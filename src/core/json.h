@@ -63,6 +63,9 @@ void json_array_end(struct json_writer *w);
 /* An object key; must be followed by exactly one value. */
 void json_key(struct json_writer *w, const char *key);
 void json_keyn(struct json_writer *w, const char *key, size_t n);
+/* A key already escaped and quoted ("\"name\"", as json_string wrote it): for
+ * the same keys written row after row. The caller vouches for the text. */
+void json_key_quoted(struct json_writer *w, const char *quoted, size_t n);
 
 void json_string(struct json_writer *w, const char *s); /* NULL writes null */
 void json_stringn(struct json_writer *w, const char *s, size_t n);

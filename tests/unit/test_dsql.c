@@ -147,12 +147,17 @@ static int cmp_rows(const void *p, const void *q)
 
 static size_t all_cols[] = {0, 1, 2, 3};
 
+static size_t key_col0[] = {0};
+
 /* Page through the table in order `sort` (the key appended), page_size rows at a
- * time; write the ids seen to ids. Returns the number of rows. */
-static size_t page_through(struct dq_sort *sort, size_t nsort, int64_t page_size, int64_t *ids)
+ * time; write the ids seen to ids. Returns the number of rows. by_row: position
+ * each page with a row cursor (the key and a NULL mask) instead of the values. */
+static size_t page_through(struct dq_sort *sort, size_t nsort, int64_t page_size, int64_t *ids,
+                           int by_row)
 {
     struct dq_query q = {.page_size = page_size, .select = all_cols, .nselect = 4};
     q.sort = sort, q.nsort = nsort;
+    q.key_cols = key_col0, q.nkey = 1;
     size_t seen = 0;
     for (int pages = 0; pages < NROWS + 2; pages++) {
         struct dsql sql;
@@ -178,13 +183,23 @@ static size_t page_through(struct dq_sort *sort, size_t nsort, int64_t page_size
         store_stmt_reset(st);
         if (n < page_size)
             return seen;
-        q.after = last;
+        if (by_row) {
+            struct store_value *key = arena_calloc(&t_arena, 1, sizeof *key);
+            key[0] = SV_INT(ids[seen - 1]);
+            q.after_nulls = 0;
+            for (size_t i = 0; i < nsort; i++)
+                if (last[i].type == STORE_NULL)
+                    q.after_nulls |= 1u << i;
+            q.after_row = key;
+        } else {
+            q.after = last;
+        }
     }
     cr_assert_fail("paging did not end");
     return seen;
 }
 
-static void check_order(const char *spec)
+static void check_order(const char *spec, int by_row)
 {
     struct dq_sort sort[5];
     size_t n = 0;
@@ -205,7 +220,7 @@ static void check_order(const char *spec)
     int64_t page_sizes[] = {1, 7, 50, 1000};
     for (size_t k = 0; k < sizeof page_sizes / sizeof page_sizes[0]; k++) {
         int64_t ids[NROWS];
-        size_t got = page_through(sort, n, page_sizes[k], ids);
+        size_t got = page_through(sort, n, page_sizes[k], ids, by_row);
         cr_assert_eq(got, NROWS, "order %s, pages of %lld: %zu rows", spec,
                      (long long)page_sizes[k], got);
         for (size_t i = 0; i < NROWS; i++)
@@ -235,7 +250,14 @@ Test(dsql, every_order_pages_each_row_once_in_order)
                             "-c",   "a,b",   "a,-b",     "-a,b",   "-a,-b",   "b,-c",
                             "-c,a", "a,b,c", "-a,-b,-c", "c,-a,b", "-b,c,-a", "-id"};
     for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++)
-        check_order(orders[i]);
+        check_order(orders[i], 0);
+}
+
+Test(dsql, row_cursors_page_like_value_cursors)
+{
+    const char *orders[] = {"", "a", "-a", "b,-c", "-b,c,-a", "c,-a,b", "-id"};
+    for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++)
+        check_order(orders[i], 1);
 }
 
 /* ---- filters ---------------------------------------------------------------------------- */

@@ -162,6 +162,53 @@ Test(json, doubles_round_trip)
     }
 }
 
+/* The printf search json_double takes when its fast path does not apply. */
+static void slow_double(double v, char out[40])
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 40, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+Test(json, doubles_fast_path_writes_what_printf_would)
+{
+    uint64_t r = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        double v;
+        switch (i % 4) {
+        case 0: /* prices and the like: a few decimal places */
+            v = (double)(int64_t)(r % 100000000) / (double)(1 + (r >> 40) % 1000);
+            break;
+        case 1: /* exact short decimals, as a CSV gives them */
+            v = strtod("0", NULL) + (double)(r % 1000000) / 100.0;
+            break;
+        case 2: /* any bit pattern in the fast path's range */
+            memcpy(&v, &r, sizeof v);
+            v = fmod(fabs(v), 1e15);
+            break;
+        default: /* around the edges of the range */
+            v = ((r >> 11) % 2 ? 1e-4 : 1e15) * (1.0 + ((double)(r % 1000) - 500.0) * 1e-6);
+            break;
+        }
+        if (r & 1)
+            v = -v;
+        if (!isfinite(v))
+            continue;
+        char want[40];
+        slow_double(v, want);
+        struct buf b;
+        struct json_writer w;
+        buf_init(&b, 100);
+        json_init(&w, &b);
+        json_double(&w, v);
+        cr_assert_str_eq(buf_cstr(&b), want, "%.17g", v);
+        buf_free(&b);
+    }
+}
+
 Test(json, integers)
 {
     CHECK_VALUE(json_int(&w_, 0), "0");
@@ -357,5 +404,24 @@ Test(json, buf_limit_exact_fit)
     json_int(&w, 3);
     json_array_end(&w);
     cr_assert_eq(json_finish(&w), ERR_TOOBIG);
+    buf_free(&b);
+}
+
+Test(json, quoted_keys_are_written_as_given)
+{
+    struct buf b;
+    struct json_writer w;
+    buf_init(&b, 100);
+    json_init(&w, &b);
+    json_object_begin(&w);
+    json_key_quoted(&w, "\"a\\\"b\"", 6);
+    json_int(&w, 1);
+    json_key_quoted(&w, "\"c\"", 3);
+    json_null(&w);
+    json_object_end(&w);
+    cr_assert_eq(json_finish(&w), 0);
+    cr_assert_str_eq(buf_cstr(&b), "{\"a\\\"b\":1,\"c\":null}");
+    json_key_quoted(&w, "\"d\"", 3); /* outside an object: misuse */
+    cr_assert_eq(json_error(&w), ERR_INVAL);
     buf_free(&b);
 }
