@@ -78,7 +78,7 @@ cleanup() {
     [ -z "$fpid" ] || kill "$fpid" 2>/dev/null || true
     [ -z "$peer_pid" ] || kill "$peer_pid" 2>/dev/null || true
     wait 2>/dev/null || true
-    tests/pg.sh stop "$pgdir" >/dev/null 2>&1 || true
+    "$root/tests/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -96,7 +96,7 @@ cc -std=c11 -O2 -o "$tmp/gen_csv" bench/gen_csv.c
 "$tmp/gen_csv" "$rows" 1 >"$tmp/data.csv"
 if [ "$pg" = 1 ]; then
     # Parsed, not eval-ed: ferry refuses unknown FERRY_* variables in its environment.
-    url=$(tests/pg.sh start "$pgdir" 2>/dev/null | sed -n "s/^export FERRY_TEST_PG_URL=//p" | tr -d "'\"")
+    url=$("$root/tests/pg.sh" start "$pgdir" 2>/dev/null | sed -n "s/^export FERRY_TEST_PG_URL=//p" | tr -d "'\"")
     [ -n "$url" ] || fail "PostgreSQL did not start (tests/pg.sh start)"
     backend="PostgreSQL $("$psql" -X -At "$url" -c 'SHOW server_version' | cut -d' ' -f1) (throwaway cluster, fsync off)"
     peer_db=$url
