@@ -54,15 +54,8 @@ command -v jq >/dev/null || need="$need jq"
 command -v curl >/dev/null || need="$need curl"
 [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null 2>&1
 [ -d node_modules/autocannon ] && [ -d node_modules/@hapi/hawk ] || npm ci --no-audit --no-fund >/dev/null
-how="BIN=${BIN:-}"
-if [ -z "${BIN:-}" ]; then
-    make --no-print-directory BUILD="$build" ferry >/dev/null
-    BIN=$build/ferry
-    how="BUILD=$build"
-fi
-root=$(pwd)
-ferry=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-psql=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
+. bench/common.sh
+bench_pick_binary
 fport=18731
 pport=18732
 id=bench

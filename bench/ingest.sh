@@ -36,15 +36,8 @@ need=""
 command -v sqlite3 >/dev/null || need="$need sqlite3"
 command -v jq >/dev/null || need="$need jq"
 [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null 2>&1
-how="BIN=${BIN:-}"
-if [ -z "${BIN:-}" ]; then
-    make --no-print-directory BUILD="$build" ferry >/dev/null
-    BIN=$build/ferry
-    how="BUILD=$build"
-fi
-root=$(pwd)
-ferry=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-psql=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
+. bench/common.sh
+bench_pick_binary
 
 tmp=$(mktemp -d)
 pgdir=$(mktemp -d)

@@ -69,11 +69,16 @@ static void json_int_safe(struct json_writer *w, int64_t v)
     }
 }
 
+/* PostgreSQL values are read as text once (NULL for SQL NULL). */
 static void json_pg(struct json_writer *w, store_stmt *st, int col, enum coltype t)
 {
     size_t n;
     const char *s = store_column_text(st, col, &n);
     char ts[TS_MAX];
+    if (!s) {
+        json_null(w);
+        return;
+    }
     switch (t) {
     case COLTYPE_BOOLEAN:
         json_bool(w, n == 1 && s[0] == '1');
@@ -126,10 +131,10 @@ static void json_sqlite(struct json_writer *w, store_stmt *st, int col, enum col
 void rowenc_json(struct json_writer *w, store_stmt *st, int col, enum coltype t,
                  enum store_backend_kind b)
 {
-    if (store_column_is_null(st, col))
-        json_null(w);
-    else if (b == STORE_POSTGRESQL)
+    if (b == STORE_POSTGRESQL)
         json_pg(w, st, col, t);
+    else if (store_column_is_null(st, col))
+        json_null(w);
     else
         json_sqlite(w, st, col, t);
 }
@@ -168,26 +173,36 @@ static int csv_double(struct buf *out, double v)
     return json_error(&w);
 }
 
-int rowenc_csv(struct buf *out, store_stmt *st, int col, enum coltype t, enum store_backend_kind b)
+/* A value as CSV text: s (n bytes) is its text as the store gives it. */
+static int csv_text_value(struct buf *out, const char *s, size_t n, enum coltype t,
+                          enum store_backend_kind b)
 {
-    if (store_column_is_null(st, col))
-        return 0;
-    size_t n;
-    const char *s;
     char ts[TS_MAX];
-    if (t == COLTYPE_BOOLEAN) {
-        int v = b == STORE_POSTGRESQL ? store_column_text(st, col, NULL)[0] == '1'
-                                      : store_column_int(st, col) != 0;
-        return buf_puts(out, v ? "true" : "false");
-    }
-    if (t == COLTYPE_DECIMAL && b == STORE_SQLITE)
-        return csv_double(out, store_column_double(st, col));
-    s = store_column_text(st, col, &n);
+    if (t == COLTYPE_BOOLEAN) /* PostgreSQL "1"/"0" (store.h), SQLite 1/0 */
+        return buf_puts(out, n == 1 && s[0] == '1' ? "true" : "false");
     if (b == STORE_POSTGRESQL && (t == COLTYPE_TIMESTAMP || t == COLTYPE_TIMESTAMPTZ))
         return buf_append(out, ts, iso_timestamp(s, n, ts));
     if (t == COLTYPE_TEXT)
         return rowenc_csv_text(out, s, n);
     return buf_append(out, s, n); /* numbers and dates need no quotes */
+}
+
+int rowenc_csv(struct buf *out, store_stmt *st, int col, enum coltype t, enum store_backend_kind b)
+{
+    size_t n;
+    const char *s;
+    if (b == STORE_POSTGRESQL) { /* one read: NULL text is SQL NULL */
+        s = store_column_text(st, col, &n);
+        return s ? csv_text_value(out, s, n, t, b) : 0;
+    }
+    if (store_column_is_null(st, col))
+        return 0;
+    if (t == COLTYPE_DECIMAL)
+        return csv_double(out, store_column_double(st, col));
+    if (t == COLTYPE_BOOLEAN)
+        return buf_puts(out, store_column_int(st, col) ? "true" : "false");
+    s = store_column_text(st, col, &n);
+    return csv_text_value(out, s, n, t, b);
 }
 
 struct store_value rowenc_value(store_stmt *st, int col, enum coltype t, enum store_backend_kind b)

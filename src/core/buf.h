@@ -20,6 +20,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data;   /* owned; NULL until the first append */
@@ -42,14 +43,30 @@ void buf_free(struct buf *b);
 /* Forget the contents but keep the allocation for reuse. */
 void buf_reset(struct buf *b);
 
-/* Append n bytes (copies). Returns 0, or ERR_TOOBIG (b unchanged). */
-int buf_append(struct buf *b, const void *p, size_t n);
+/* Append n bytes (copies). Returns 0, or ERR_TOOBIG (b unchanged). The common
+ * case, room already there, is inline: JSON and CSV output append a few bytes
+ * at a time. */
+int buf_append_grow(struct buf *b, const void *p, size_t n);
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+    /* room allocated, and within the limit (which callers may lower for a while) */
+    if (n < b->cap - b->len && n <= b->limit - b->len) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_grow(b, p, n);
+}
 
 /* Append a NUL-terminated string (copies). Returns 0 or ERR_TOOBIG. */
 int buf_puts(struct buf *b, const char *s);
 
 /* Append one byte. Returns 0 or ERR_TOOBIG. */
-int buf_putc(struct buf *b, char c);
+static inline int buf_putc(struct buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
 
 /* Append printf-formatted text. Returns 0, ERR_TOOBIG (b unchanged) or ERR_INVAL
  * for a bad format. */

@@ -203,3 +203,21 @@ Test(buf, growth_keeps_contents)
     cr_assert_leq(b.cap, 100001);
     buf_free(&b);
 }
+
+/* The inline append path honours a limit lowered after the buffer grew. */
+Test(buf, append_respects_a_lowered_limit)
+{
+    struct buf b;
+    buf_init(&b, 1024);
+    cr_assert_eq(buf_reserve(&b, 512), 0);
+    cr_assert_eq(buf_append(&b, "abcd", 4), 0);
+    b.limit = 6;
+    cr_assert_eq(buf_append(&b, "ef", 2), 0);
+    cr_assert_eq(buf_append(&b, "g", 1), ERR_TOOBIG);
+    cr_assert_eq(buf_putc(&b, 'g'), ERR_TOOBIG);
+    cr_assert_str_eq(buf_cstr(&b), "abcdef");
+    b.limit = 1024;
+    cr_assert_eq(buf_putc(&b, 'g'), 0);
+    cr_assert_str_eq(buf_cstr(&b), "abcdefg");
+    buf_free(&b);
+}
