@@ -71,6 +71,43 @@ static int col_nullable(const struct sql_b *b, size_t col)
     return b->d->cols[col].nullable && !b->d->cols[col].generated;
 }
 
+/* SQLite keeps timestamptz as text ending in 'Z' ("...:00Z", "...:00.5Z"),
+ * which does not sort as time ('Z' sorts after '.'); without the 'Z' it does
+ * (like timestamp text). Comparisons and the order of such columns use
+ * rtrim(x, 'Z') on both sides; PostgreSQL's timestamptz needs nothing. */
+static int z_text(const struct sql_b *b, size_t col)
+{
+    return b->backend == STORE_SQLITE && b->d->cols[col].type == COLTYPE_TIMESTAMPTZ;
+}
+
+static void open_cmp(struct sql_b *b, size_t col)
+{
+    if (z_text(b, col))
+        put(b, "rtrim(");
+}
+
+static void close_cmp(struct sql_b *b, size_t col)
+{
+    if (z_text(b, col))
+        put(b, ", 'Z')");
+}
+
+/* The column as it is compared and ordered. */
+static void put_cmp_col(struct sql_b *b, size_t col)
+{
+    open_cmp(b, col);
+    put_col(b, col);
+    close_cmp(b, col);
+}
+
+/* A new bind of v, compared with column col. */
+static void put_cmp_param(struct sql_b *b, size_t col, struct store_value v)
+{
+    open_cmp(b, col);
+    put_param(b, v);
+    close_cmp(b, col);
+}
+
 static void put_from(struct sql_b *b)
 {
     put(b, " FROM ");
@@ -134,12 +171,12 @@ static void put_text_test(struct sql_b *b, const struct dq_filter *f)
 
 static void put_list(struct sql_b *b, const struct dq_filter *f)
 {
-    put_col(b, f->col);
+    put_cmp_col(b, f->col);
     put(b, f->op == DQ_IN ? " IN (" : " NOT IN (");
     for (size_t i = 0; i < f->nvalues; i++) {
         if (i)
             put(b, ", ");
-        put_param(b, f->values[i]);
+        put_cmp_param(b, f->col, f->values[i]);
     }
     put(b, ")");
 }
@@ -157,9 +194,9 @@ static void put_filter(struct sql_b *b, const struct dq_filter *f)
     case DQ_GTE:
     case DQ_LT:
     case DQ_LTE:
-        put_col(b, f->col);
+        put_cmp_col(b, f->col);
         put(b, cmp[f->op]);
-        put_param(b, f->values[0]);
+        put_cmp_param(b, f->col, f->values[0]);
         break;
     case DQ_CONTAINS:
     case DQ_STARTSWITH:
@@ -208,16 +245,27 @@ static int value_is_null(const struct position *p, size_t i)
     return (p->q->after_nulls >> i & 1u) != 0;
 }
 
+static void put_row_ref(struct sql_b *b, const struct position *p, size_t col);
+
 /* The last row's value of sort entry i: "$k", or for a row cursor
  * (SELECT "col" FROM t WHERE "k1" = $a AND ...) unless col is a key column. */
 static void put_value(struct sql_b *b, const struct position *p, size_t i)
 {
     const struct dq_query *q = p->q;
+    size_t col = q->sort[i].col;
     if (q->after) {
-        put_param(b, q->after[i]);
+        put_cmp_param(b, col, q->after[i]);
         return;
     }
-    size_t col = q->sort[i].col;
+    open_cmp(b, col);
+    put_row_ref(b, p, col);
+    close_cmp(b, col);
+}
+
+/* A row cursor's value of column col: its bound key value, or a lookup by key. */
+static void put_row_ref(struct sql_b *b, const struct position *p, size_t col)
+{
+    const struct dq_query *q = p->q;
     for (size_t k = 0; k < q->nkey; k++) {
         if (q->key_cols[k] == col) {
             if (!b->err && buf_printf(&b->sql, "$%zu", p->key_param[k]) < 0)
@@ -254,7 +302,7 @@ static void put_row_value_after(struct sql_b *b, const struct position *p)
 {
     const struct dq_query *q = p->q;
     if (q->nsort == 1) {
-        put_col(b, q->sort[0].col);
+        put_cmp_col(b, q->sort[0].col);
         put(b, q->sort[0].desc ? " < " : " > ");
         put_value(b, p, 0);
         return;
@@ -263,7 +311,7 @@ static void put_row_value_after(struct sql_b *b, const struct position *p)
     for (size_t i = 0; i < q->nsort; i++) {
         if (i)
             put(b, ", ");
-        put_col(b, q->sort[i].col);
+        put_cmp_col(b, q->sort[i].col);
     }
     put(b, q->sort[0].desc ? ") < (" : ") > (");
     for (size_t i = 0; i < q->nsort; i++) {
@@ -307,7 +355,7 @@ static void put_after_from(struct sql_b *b, const struct position *p, size_t i)
         put(b, ")");
         return;
     }
-    put_col(b, col);
+    put_cmp_col(b, col);
     put(b, q->sort[i].desc ? " < " : " > ");
     put_value(b, p, i);
     if (nullable && !q->sort[i].desc) {
@@ -317,7 +365,7 @@ static void put_after_from(struct sql_b *b, const struct position *p, size_t i)
     }
     if (!last) {
         put(b, " OR (");
-        put_col(b, col);
+        put_cmp_col(b, col);
         put(b, " = ");
         put_value(b, p, i);
         put(b, " AND ");
@@ -372,7 +420,7 @@ static void put_order(struct sql_b *b, const struct dq_query *q)
     for (size_t i = 0; i < q->nsort; i++) {
         if (i)
             put(b, ", ");
-        put_col(b, q->sort[i].col);
+        put_cmp_col(b, q->sort[i].col);
         put(b, q->sort[i].desc ? " DESC" : " ASC");
         if (col_nullable(b, q->sort[i].col))
             put(b, q->sort[i].desc ? " NULLS FIRST" : " NULLS LAST");

@@ -32,6 +32,10 @@
  * text: SQLite instr(c, $k) > 0, substr(c, 1, length($k)) = $k,
  * substr(c, length(c) - length($k) + 1) = $k; PostgreSQL strpos(c, $k) > 0,
  * starts_with(c, $k), right(c, length($k)) = $k. Case-sensitive on both.
+ *
+ * SQLite timestamptz text ends in 'Z' ("...:00Z", "...:00.5Z"), which does not
+ * sort as time; such columns are compared and ordered as rtrim(c, 'Z') against
+ * rtrim($k, 'Z'), which does.
  */
 #ifndef FERRY_API_DSQL_H
 #define FERRY_API_DSQL_H

@@ -369,3 +369,62 @@ Test(dsql, names_are_quoted_through_store_quote_ident)
     cr_assert_eq(sql.sort_at[0], 0);
     cr_assert_eq(sql.sort_at[1], 1);
 }
+
+/* SQLite timestamptz text: "...:00Z" must sort before "...:00.25Z" and ".5Z",
+ * in the order, in filters and across pages. */
+Test(dsql, sqlite_timestamptz_text_sorts_as_time)
+{
+    cr_assert_eq(store_exec(t_db, "CREATE TABLE tz (id INTEGER PRIMARY KEY, ts TEXT) STRICT; "
+                                  "INSERT INTO tz VALUES (1, '2024-01-01T10:00:00.5Z'), "
+                                  "(2, '2024-01-01T10:00:00Z'), (3, '2024-01-01T09:00:01Z'), "
+                                  "(4, '2024-01-01T10:00:00.25Z'), (5, NULL)"),
+                 0, "%s", store_errmsg(t_db));
+    struct catalog_column cols[] = {{.name = "id", .type = COLTYPE_INTEGER, .generated = 1},
+                                    {.name = "ts", .type = COLTYPE_TIMESTAMPTZ, .nullable = 1}};
+    struct catalog_dataset d = {
+        .name = "tz", .schema = "main", .cols = cols, .ncols = 2, .key = t_key, .nkey = 1};
+    size_t sel[] = {0, 1};
+    struct dq_sort sort[] = {{1, 0}, {0, 0}};
+    struct dq_query q = {.page_size = 1,
+                         .select = sel,
+                         .nselect = 2,
+                         .sort = sort,
+                         .nsort = 2,
+                         .key_cols = key_col0,
+                         .nkey = 1};
+    int64_t want[] = {3, 2, 4, 1, 5}, got[8];
+    size_t n = 0;
+    for (int page = 0; page < 8; page++) {
+        struct dsql sql;
+        store_stmt *st = NULL;
+        cr_assert_eq(dsql_rows(&d, STORE_SQLITE, &q, 1, &t_arena, &sql), 0);
+        cr_assert_eq(store_prepare(t_db, sql.sql, &st), 0, "%s", store_errmsg(t_db));
+        cr_assert_eq(store_bind_all(st, sql.params, sql.nparams), 0);
+        if (store_step(st) != STORE_ROW) {
+            store_stmt_reset(st);
+            break;
+        }
+        got[n++] = store_column_int(st, 0);
+        struct store_value *last = arena_calloc(&t_arena, 2, sizeof *last);
+        last[0] = rowenc_value(st, 1, COLTYPE_TIMESTAMPTZ, STORE_SQLITE);
+        if (last[0].type == STORE_TEXT)
+            last[0].v.s.p = arena_strndup(&t_arena, last[0].v.s.p, last[0].v.s.n);
+        last[1] = SV_INT(got[n - 1]);
+        store_stmt_reset(st);
+        q.after = last;
+    }
+    cr_assert_eq(n, 5);
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(got[i], want[i], "row %zu: id %lld, want %lld", i, (long long)got[i],
+                     (long long)want[i]);
+
+    struct store_value v = SV_TEXT("2024-01-01T10:00:00Z");
+    struct dq_filter f = {.col = 1, .op = DQ_GT, .values = &v, .nvalues = 1};
+    struct dq_query c = {
+        .select = sel, .nselect = 2, .sort = sort, .nsort = 2, .filters = &f, .nfilters = 1};
+    struct dsql sql;
+    int64_t count = -1;
+    cr_assert_eq(dsql_count(&d, STORE_SQLITE, &c, &t_arena, &sql), 0);
+    cr_assert_eq(store_query_int(t_db, sql.sql, sql.params, sql.nparams, &count), 1);
+    cr_assert_eq(count, 2, "ids 1 and 4 are after 10:00:00Z");
+}
