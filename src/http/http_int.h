@@ -35,8 +35,11 @@ struct http_header {
 };
 
 struct http_server {
-    struct MHD_Daemon *daemon;
-    int listen_fd; /* -1 once quiesced */
+    /* One daemon per worker thread, each with its own listening socket on the
+     * same port (SO_REUSEPORT): the kernel spreads new connections over them. */
+    struct MHD_Daemon **daemons;
+    int *listen_fds; /* -1 once quiesced */
+    unsigned ndaemons;
     int port;
     struct http_server_options opt;
     metrics *metrics;

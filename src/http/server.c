@@ -1,7 +1,8 @@
 /*
- * server: libmicrohttpd glue. Owns the listening socket (bound here, so that a
- * port in use is a clear error and port 0 can be resolved), the daemon, and each
- * request's life cycle (see the states in http_int.h):
+ * server: libmicrohttpd glue. Owns the listening sockets (bound here, so that a
+ * port in use is a clear error and port 0 can be resolved; one per worker
+ * thread, see server.h), the daemons, and each request's life cycle (see the
+ * states in http_int.h):
  *
  *   uri_begin        MHD's URI-log callback: the first thing MHD tells us about a
  *                    request; allocates it with its raw target (before MHD
@@ -529,8 +530,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- listening ---------------------------------------------------------------------- */
 
-static int listen_on(const char *host, int port, int *fd_out, int *port_out, char *errbuf,
-                     size_t errlen)
+/* Bind and listen on host:port (port 0: any free port, written to *port_out).
+ * reuseport: join the port's SO_REUSEPORT group (the server's other sockets). */
+static int listen_on(const char *host, int port, int reuseport, int *fd_out, int *port_out,
+                     char *errbuf, size_t errlen)
 {
     struct addrinfo hints = {0}, *res = NULL;
     char service[16];
@@ -552,6 +555,8 @@ static int listen_on(const char *host, int port, int *fd_out, int *port_out, cha
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 511) == 0)
             break;
         saved = errno;
@@ -604,6 +609,65 @@ static int check_stream_hooks(const struct http_server_options *opt, char *errbu
     return 0;
 }
 
+/* The listening sockets, one per daemon. The port is checked (and port 0
+ * resolved) by a plain socket first: one without SO_REUSEPORT cannot join
+ * another process's group, so a port in use is still an error. */
+static int listen_all(struct http_server *srv, char *errbuf, size_t errlen)
+{
+    const struct http_server_options *opt = &srv->opt;
+    int probe = -1;
+    int rc = listen_on(opt->host, opt->port, 0, &probe, &srv->port, errbuf, errlen);
+    if (rc < 0)
+        return rc;
+    if (srv->ndaemons == 1) {
+        srv->listen_fds[0] = probe;
+        return 0;
+    }
+    close(probe);
+    for (unsigned i = 0; i < srv->ndaemons; i++) {
+        int port = srv->port;
+        rc = listen_on(opt->host, port, 1, &srv->listen_fds[i], &port, errbuf, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *srv, int fd)
+{
+    const struct http_server_options *opt = &srv->opt;
+    size_t mem = opt->max_header_bytes * 2 + 32768;
+    unsigned limit = (unsigned)opt->max_connections / srv->ndaemons;
+    /* The logger must be the first option, or MHD logs the others' errors itself. */
+    /* clang-format off */
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_access, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout_sec,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_begin, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+    /* clang-format on */
+}
+
+static void server_free(struct http_server *srv)
+{
+    for (unsigned i = 0; i < srv->ndaemons; i++) {
+        if (srv->daemons[i])
+            MHD_stop_daemon(srv->daemons[i]); /* closes its listening socket */
+        else if (srv->listen_fds[i] >= 0)
+            close(srv->listen_fds[i]);
+    }
+    free(srv->daemons);
+    free(srv->listen_fds);
+    metrics_free(srv->metrics);
+    free(srv);
+}
+
 int http_server_start(const struct http_server_options *opt, http_server **out, char *errbuf,
                       size_t errlen)
 {
@@ -612,51 +676,36 @@ int http_server_start(const struct http_server_options *opt, http_server **out, 
     *out = NULL;
     rc = router_validate(opt->routes, opt->nroutes, errbuf, errlen);
     if (rc < 0)
-        goto out;
+        return rc;
     rc = check_stream_hooks(opt, errbuf, errlen);
     if (rc < 0)
-        goto out;
+        return rc;
     srv = calloc(1, sizeof *srv);
     if (!srv)
         abort();
     srv->opt = *opt;
-    srv->listen_fd = -1;
-    rc = listen_on(opt->host, opt->port, &srv->listen_fd, &srv->port, errbuf, errlen);
-    if (rc < 0)
-        goto out;
+    srv->ndaemons = pool_threads(opt->threads);
+    srv->daemons = calloc(srv->ndaemons, sizeof *srv->daemons);
+    srv->listen_fds = malloc(srv->ndaemons * sizeof *srv->listen_fds);
+    if (!srv->daemons || !srv->listen_fds)
+        abort();
+    for (unsigned i = 0; i < srv->ndaemons; i++)
+        srv->listen_fds[i] = -1;
     srv->metrics = metrics_new(opt->routes, opt->nroutes);
-    size_t mem = opt->max_header_bytes * 2 + 32768;
-    /* The logger must be the first option, or MHD logs the others' errors itself. */
-    /* clang-format off */
-    srv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, pool_threads(opt->threads),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout_sec,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_begin, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
-    /* clang-format on */
-    if (!srv->daemon) {
-        snprintf(errbuf, errlen, "cannot start the HTTP server on %s:%d", opt->host, srv->port);
-        rc = ERR_IO;
-        goto out;
+    rc = listen_all(srv, errbuf, errlen);
+    for (unsigned i = 0; rc == 0 && i < srv->ndaemons; i++) {
+        srv->daemons[i] = start_daemon(srv, srv->listen_fds[i]);
+        if (!srv->daemons[i]) {
+            snprintf(errbuf, errlen, "cannot start the HTTP server on %s:%d", opt->host, srv->port);
+            rc = ERR_IO;
+        }
+    }
+    if (rc < 0) {
+        server_free(srv);
+        return rc;
     }
     *out = srv;
-    srv = NULL;
-    rc = 0;
-out:
-    if (srv) {
-        if (srv->listen_fd >= 0)
-            close(srv->listen_fd);
-        metrics_free(srv->metrics);
-        free(srv);
-    }
-    return rc;
+    return 0;
 }
 
 int http_server_port(const http_server *s)
@@ -676,19 +725,18 @@ metrics *http_server_metrics(http_server *s)
 
 void http_server_quiesce(http_server *s)
 {
-    if (s->listen_fd < 0)
-        return;
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    s->listen_fd = -1;
+    for (unsigned i = 0; i < s->ndaemons; i++) {
+        if (s->listen_fds[i] < 0)
+            continue;
+        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        s->listen_fds[i] = -1;
+    }
 }
 
 void http_server_stop(http_server *s)
 {
-    if (!s)
-        return;
-    MHD_stop_daemon(s->daemon);
-    metrics_free(s->metrics);
-    free(s);
+    if (s)
+        server_free(s);
 }

@@ -1,5 +1,10 @@
 /*
- * server: the HTTP server, on libmicrohttpd with its internal epoll thread pool.
+ * server: the HTTP server, on libmicrohttpd: one daemon (an epoll loop on its own
+ * thread) per worker thread, each with its own listening socket bound to the same
+ * port with SO_REUSEPORT, so the kernel spreads connections over the threads. (One
+ * daemon with MHD's thread pool shares one listening socket, and its threads'
+ * non-blocking accepts tend to land a burst of connections - a client's whole
+ * keep-alive pool - on a single thread, leaving the others idle.)
  *
  * Life cycle:  http_server_start -> (serving) -> http_server_quiesce (stop
  * accepting) -> the caller waits, bounded, while http_server_inflight() > 0 ->
