@@ -19,22 +19,26 @@
  *   Closing frees the cached statements and streams without DEALLOCATE or
  *   CLOSE and lets the server roll back an open transaction; cleaning for the
  *   pool ends an abandoned COPY, resets statements and streams left in use (a
- *   stream's reset ends the transaction it opened) and rolls back.
+ *   stream's reset ends the transaction it opened) and rolls back. Every
+ *   command here (run, commit, close) first settles a stream's FETCH in flight
+ *   (pg__settle, store_pg_int.h).
  *
  * Errors (pg__fail, for all three files)
  *   SQLSTATE class 23 -> ERR_CONSTRAINT; 40P01, 55P03, 40001 -> ERR_BUSY;
  *   class 08, 57P01-57P03 and a bad connection -> ERR_UNAVAILABLE; 54000, 54001
  *   -> ERR_TOOBIG; else ERR_STORE. errmsg is one line: the primary message, the
- *   detail, and the SQL (truncated) where it helps.
+ *   detail, and the SQL (truncated) where it helps. A statement that fails
+ *   because a stream's FETCH sent ahead aborted the transaction says so (the
+ *   FETCH's own error goes to the stream's step).
  *
  * Transactions: BEGIN / COMMIT / ROLLBACK; store_in_transaction is
- *   PQtransactionStatus (in a block, or in a failed block). COMMIT of a failed
- *   transaction rolls back, and store_commit says so (ERR_STORE). A stream
- *   outside a transaction opens one (store_pg_stmt.c); while it is open
- *   store_in_transaction says so and store_begin is refused. Commit and
- *   rollback that end a transaction tell the streams (pg__tx_ended): their
- *   cursors are gone, and their reset must neither CLOSE them nor end a later
- *   transaction.
+ *   PQtransactionStatus (in a block, or in a failed block, or active: a
+ *   stream's FETCH in flight). COMMIT of a failed transaction rolls back, and
+ *   store_commit says so (ERR_STORE). A stream outside a transaction opens one
+ *   (store_pg_stmt.c); while it is open store_in_transaction says so and
+ *   store_begin is refused. Commit and rollback that end a transaction tell
+ *   the streams (pg__tx_ended): their cursors are gone, and their reset must
+ *   neither CLOSE them nor end a later transaction.
  *
  * Introspection asks pg_catalog through the public query API, so its statements
  *   are cached like any caller's.
@@ -106,7 +110,10 @@ int pg__fail(struct pg_conn *c, const PGresult *r, const char *prefix, const cha
     char primary[600], detail[300];
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    one_line(primary, sizeof primary, msg ? msg : PQerrorMessage(c->conn));
+    /* An error libpq made itself has no fields but keeps its text: a FETCH read
+     * by pg__settle() is reported later, when the connection says something else. */
+    const char *own = r ? PQresultErrorMessage(r) : NULL;
+    one_line(primary, sizeof primary, msg ? msg : own && *own ? own : PQerrorMessage(c->conn));
     if (!primary[0])
         snprintf(primary, sizeof primary, "unknown error");
     one_line(detail, sizeof detail, r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL);
@@ -116,21 +123,28 @@ int pg__fail(struct pg_conn *c, const PGresult *r, const char *prefix, const cha
         if (!msg)
             snprintf(primary, sizeof primary, "connection to the database server lost");
     }
-    store__set_errmsg(&c->base, "%s%s%s%s%s%s%s%.300s%s", prefix ? prefix : "", prefix ? ": " : "",
-                      primary, detail[0] ? " (" : "", detail, detail[0] ? ")" : "",
-                      sql ? " (in: " : "", sql ? sql : "", sql ? ")" : "");
+    /* Say who aborted the transaction when it was a FETCH sent ahead: its error
+     * is reported by the stream's step that reaches that batch. */
+    const char *why = state && strcmp(state, "25P02") == 0 && c->fetch_aborted
+                          ? " (the FETCH of a stream failed in this transaction)"
+                          : "";
+    store__set_errmsg(&c->base, "%s%s%s%s%s%s%s%s%.300s%s", prefix ? prefix : "",
+                      prefix ? ": " : "", primary, why, detail[0] ? " (" : "", detail,
+                      detail[0] ? ")" : "", sql ? " (in: " : "", sql ? sql : "", sql ? ")" : "");
     return rc;
 }
 
 void pg__tx_ended(struct pg_conn *c)
 {
     c->stream_tx = 0;
+    c->fetch_aborted = 0;
     c->txn++;
 }
 
 /* Run a command with PQexec; 0 or <0 with the error recorded. */
 static int run(struct pg_conn *c, const char *sql, const char *prefix)
 {
+    pg__settle(c);
     PGresult *r = PQexec(c->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
@@ -248,6 +262,7 @@ fail:
 static void pg_close(store *s)
 {
     struct pg_conn *c = conn_of(s);
+    pg__settle(c);     /* a stream's FETCH in flight is read, then freed with it */
     pg__stmts_free(c); /* the server drops them with the session */
     PQfinish(c->conn); /* the server rolls back an open transaction */
     free(c);
@@ -288,6 +303,7 @@ static int pg_in_transaction(const store *s);
 static int pg_commit(store *s)
 {
     struct pg_conn *c = conn_of(s);
+    pg__settle(c);
     PGTransactionStatusType ts = PQtransactionStatus(c->conn);
     PGresult *r = PQexec(c->conn, "COMMIT");
     if (!pg_in_transaction(s))
@@ -315,8 +331,9 @@ static int pg_rollback(store *s)
 
 static int pg_in_transaction(const store *s)
 {
+    /* ACTIVE: a stream's FETCH is in flight, in the transaction of its cursor. */
     PGTransactionStatusType ts = PQtransactionStatus(cconn_of(s)->conn);
-    return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+    return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE;
 }
 
 static void pg_clean(store *s)

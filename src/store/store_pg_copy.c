@@ -12,6 +12,10 @@
  *
  * While the loader is open the connection is in COPY mode (c->in_copy): one
  * loader per connection, and no statement or exec on it until the loader ends.
+ * Like every command, COPY first settles a stream's FETCH in flight
+ * (pg__settle): the stream gets that batch after the load, and none is sent
+ * during it (a stream's step refuses in COPY mode), so the calls before
+ * PQputCopy* find nothing to settle; they are there for the rule's sake.
  * loader_end and loader_abort end the COPY and free the loader; a loader
  * abandoned in a pooled connection is ended by the pool's clean
  * (pg__copy_finish).
@@ -38,6 +42,7 @@ struct pg_loader {
 /* End a COPY left open: send the end (or a failure) and read the results. */
 void pg__copy_finish(struct pg_conn *c, const char *errormsg)
 {
+    pg__settle(c);
     if (PQstatus(c->conn) == CONNECTION_OK)
         PQputCopyEnd(c->conn, errormsg);
     PGresult *r;
@@ -69,6 +74,7 @@ int pg__loader_begin(store *s, const char *schema, const char *table, const char
         store__set_errmsg(s, "loader: invalid table or column names");
         goto out;
     }
+    pg__settle(c); /* a stream's FETCH in flight: its batch waits in the stream */
     PGresult *r = PQexec(c->conn, buf_cstr(&sql));
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         rc = pg__fail(c, r, "loader", NULL);
@@ -146,6 +152,7 @@ static int ld_flush(struct pg_loader *ld)
     struct pg_conn *c = conn_of(ld->base.s);
     if (ld->len == 0)
         return 0;
+    pg__settle(c);
     if (PQputCopyData(c->conn, ld->buf, (int)ld->len) != 1) {
         int rc = pg__fail(c, NULL, NULL, NULL);
         char msg[STORE_ERRMSG_MAX];
@@ -260,6 +267,7 @@ int pg__loader_end(store_loader *base, int64_t *rows)
         pg__copy_finish(c, "aborted by ferry");
         goto out;
     }
+    pg__settle(c);
     if (PQputCopyEnd(c->conn, NULL) != 1) {
         rc = pg__fail(c, NULL, "loader", NULL);
         pg__copy_finish(c, NULL);

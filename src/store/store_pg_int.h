@@ -17,13 +17,23 @@
  * statement (struct pg_stmt) is private to store_pg_stmt.c and a loader to
  * store_pg_copy.c: the connection only holds the statement cache's list and the
  * list of open streams (struct store_lru, store_int.h), which store_pg.c empties
- * or resets through pg__stmts_free() and pg__stmts_reset(), and the bookkeeping
- * of the transaction streams opened (stream_tx, txn), which store_pg.c's commit
- * and rollback update through pg__tx_ended().
+ * or resets through pg__stmts_free() and pg__stmts_reset(), the bookkeeping of
+ * the transaction streams opened (stream_tx, txn), which store_pg.c's commit and
+ * rollback update through pg__tx_ended(), and the stream whose FETCH is in
+ * flight (fetching), which every file settles through pg__settle().
  *
  * While a loader is open (in_copy) the connection is in COPY mode: prepare, step
  * and exec refuse with ERR_INVAL, dropping a statement skips its DEALLOCATE, and
  * cleaning the connection ends the COPY first (pg__copy_finish).
+ *
+ * A stream sends the FETCH of its next batch ahead (PQsendQuery) while its
+ * caller reads the current one, so at most one stream (fetching) has a command
+ * in flight on the connection. The rule for all three files: before anything
+ * that talks to the server (PQexec, PQprepare, PQdescribePrepared,
+ * PQexecPrepared, PQexecParams, PQsendQuery, PQputCopy*, PQfinish), call
+ * pg__settle(c), which collects that FETCH's result into its stream for later.
+ * While it is in flight PQtransactionStatus says PQTRANS_ACTIVE: the cursor's
+ * transaction is open.
  *
  * What one file exports to another is named pg__ so that it is visibly not API;
  * everything else in each file is static. The vtable operations are declared here
@@ -58,6 +68,13 @@ struct pg_conn {
     unsigned long txn;
     int64_t changes; /* rows changed by the last statement or COPY */
     int in_copy;     /* a loader is open */
+    /* The stream whose FETCH is in flight (sent, result not read yet), or NULL;
+     * pg__settle() reads it. */
+    struct pg_stmt *fetching;
+    /* A FETCH that pg__settle() read failed and aborted the transaction: later
+     * statements in it fail with "current transaction is aborted", and errmsg
+     * says why. Cleared when the transaction ends (pg__tx_ended). */
+    int fetch_aborted;
     char schema[STORE_IDENT_MAX + 1];
 };
 
@@ -78,9 +95,10 @@ void *pg__xrealloc(void *p, size_t n);
 
 /* Record the error of r (borrowed; NULL or without a message: the connection's)
  * in c->base.errmsg as one line - "prefix: " when prefix is not NULL, the primary
- * message, the detail in parentheses, and "(in: sql)" with the first 300 bytes of
- * sql when sql is not NULL. Returns the ERR_* code of its SQLSTATE (see the
- * design comment of store_pg.c); ERR_UNAVAILABLE when the connection is bad. */
+ * message (libpq's own message for an error it made itself), the detail in
+ * parentheses, and "(in: sql)" with the first 300 bytes of sql when sql is not
+ * NULL. Returns the ERR_* code of its SQLSTATE (see the design comment of
+ * store_pg.c); ERR_UNAVAILABLE when the connection is bad. */
 int pg__fail(struct pg_conn *c, const PGresult *r, const char *prefix, const char *sql);
 
 /* Note that the transaction open on c has ended (committed or rolled back): the
@@ -101,6 +119,13 @@ void pg__stmts_reset(struct pg_conn *c);
 /* Free every cached statement and stream without DEALLOCATE or CLOSE (closing
  * the session drops them on the server); both lists are empty afterwards. */
 void pg__stmts_free(struct pg_conn *c);
+
+/* Make the connection idle for a command: if a stream's FETCH is in flight
+ * (c->fetching), wait for its result and keep it in that stream, which returns
+ * its rows, or its error, at the step that reaches that batch; c->fetching is
+ * NULL afterwards. Cheap when nothing is in flight. Call it before every command
+ * sent on c (see the rule above). */
+void pg__settle(struct pg_conn *c);
 
 int pg__prepare(store *s, const char *sql, store_stmt **out);
 int pg__prepare_stream(store *s, const char *sql, store_stmt **out);

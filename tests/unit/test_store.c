@@ -1490,6 +1490,346 @@ Test(store, stream_reads_one_snapshot)
     store_close(s);
 }
 
+/* On PostgreSQL a stream sends the FETCH of its next batch as soon as it takes
+ * one, so a FETCH is in flight right after the step that took a batch (rows 1,
+ * 2001, 4001...). Whatever else uses the connection then must first read it
+ * into the stream; these tests run other statements, other streams, a COPY,
+ * commits and resets at those points. (On SQLite they check the same
+ * behaviour, with nothing in flight.) */
+
+/* What statements_between runs; each kind reaches the server its own way. */
+enum between {
+    BETWEEN_CACHED,  /* a cached statement (PQexecPrepared) */
+    BETWEEN_NEW,     /* new SQL: prepared, its parameters described */
+    BETWEEN_RETYPED, /* a cached statement prepared again for its bind (DEALLOCATE) */
+    BETWEEN_EXEC,    /* store_exec */
+    BETWEEN_PING,    /* store_ping */
+    BETWEEN_KINDS
+};
+
+/* The statements BETWEEN_RETYPED uses: "id < $1" (inferred int4, the type of
+ * id) made unique by k. Prepared and run once with a small bind before the
+ * stream, so that a bind beyond int4 prepares them again. */
+static const char *retyped_sql(const char *t, int k)
+{
+    return Q("SELECT count(*) FROM %s WHERE id < $1 AND %d = %d", I(t), k, k);
+}
+
+/* Run statement kind on s, as the first thing after the stream's step of row
+ * id (on PostgreSQL, with the FETCH of its next batch maybe in flight). */
+static void statements_between(store *s, const char *t, enum between kind, int64_t id)
+{
+    static int unique;
+    int64_t v = 0;
+    struct store_value p[] = {SV_INT(id)};
+    if (store_backend(s) == STORE_POSTGRESQL)
+        cr_assert_eq(store_in_transaction(s), 1, "at id %lld: the stream's transaction",
+                     (long long)id);
+    switch (kind) {
+    case BETWEEN_CACHED:
+        cr_assert_eq(store_query_int(s, Q("SELECT i FROM %s WHERE id = $1", I(t)), p, 1, &v), 1,
+                     "at id %lld: %s", (long long)id, store_errmsg(s));
+        cr_assert_eq(v, 3 * id - 5000);
+        break;
+    case BETWEEN_NEW: {
+        struct buf b;
+        buf_init(&b, 64);
+        cr_assert_eq(
+            store_query_text(s, Q("SELECT t FROM %s WHERE id = $1 AND %d > 0", I(t), ++unique), p,
+                             1, &b),
+            1, "a new statement at id %lld: %s", (long long)id, store_errmsg(s));
+        cr_assert_str_eq(buf_cstr(&b), Q("row-%lld", (long long)id));
+        buf_free(&b);
+        break;
+    }
+    case BETWEEN_RETYPED: {
+        struct store_value big[] = {SV_INT(INT64_C(1) << 40)};
+        cr_assert_eq(store_query_int(s, retyped_sql(t, (int)(id / STORE_STREAM_BATCH)), big, 1, &v),
+                     1, "at id %lld: %s", (long long)id, store_errmsg(s));
+        cr_assert_eq(v, STREAM_ROWS);
+        break;
+    }
+    case BETWEEN_EXEC:
+        cr_assert_eq(store_exec(s, "SELECT 1"), 0, "%s", store_errmsg(s));
+        break;
+    case BETWEEN_PING:
+        cr_assert_eq(store_ping(s), 0, "%s", store_errmsg(s));
+        break;
+    default:
+        cr_assert_fail("kind %d", (int)kind);
+    }
+}
+
+Test(store, stream_statements_between_batches)
+{
+    store *s = open_db();
+    const char *t = T("stream_between");
+    make_stream_table(s, t, STREAM_ROWS);
+    char why[256] = "";
+    /* Each kind of statement in turn is the first to meet the FETCH in flight
+     * (after rows 1, 2001, ...: the steps that took a batch); and in the middle
+     * of a batch, and after its last row. */
+    for (int kind = 0; kind < BETWEEN_KINDS; kind++) {
+        struct store_value small[] = {SV_INT(1)};
+        int64_t v = 0;
+        for (int k = 0; kind == BETWEEN_RETYPED && k <= STREAM_ROWS / STORE_STREAM_BATCH; k++)
+            cr_assert_eq(store_query_int(s, retyped_sql(t, k), small, 1, &v), 1, "%s",
+                         store_errmsg(s));
+        cr_assert_eq(store_query_int(s, Q("SELECT i FROM %s WHERE id = $1", I(t)), small, 1, &v),
+                     1);
+        store_stmt *st = NULL;
+        cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+        int64_t n = 0;
+        int rc;
+        while ((rc = store_step(st)) == STORE_ROW) {
+            n++;
+            cr_assert(stream_row_ok(st, n, why, sizeof why), "%s (kind %d)", why, kind);
+            if (n % STORE_STREAM_BATCH == 1 ||
+                (kind != BETWEEN_RETYPED && (n % 777 == 0 || n % STORE_STREAM_BATCH == 0))) {
+                statements_between(s, t, (enum between)kind, n);
+                /* The current row reads the same after them (not the blob again:
+                 * SQLite converted it to text when stream_row_ok read it). */
+                cr_assert_eq(store_column_int(st, 0), n);
+                cr_assert_str_eq(store_column_text(st, 3, NULL), Q("row-%lld", (long long)n));
+            }
+        }
+        cr_assert_eq(rc, STORE_DONE, "kind %d: %s: %s", kind, err_name(rc), store_errmsg(s));
+        cr_assert_eq(n, STREAM_ROWS, "every row, in order");
+        store_stmt_reset(st);
+        expect_usable(s, t);
+    }
+    store_close(s);
+}
+
+Test(store, stream_reset_with_fetch_in_flight)
+{
+    store *s = open_db();
+    const char *t = T("stream_inflight");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *st = NULL;
+    int last = 0;
+    /* Reset right after each batch was taken, and in its middle. */
+    int64_t stops[] = {1, 2, STORE_STREAM_BATCH + 1, 3 * STORE_STREAM_BATCH + 1, 5000};
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+        cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+        cr_assert_eq(stream_read(st, 1, stops[k], &last), stops[k]);
+        if (store_backend(s) == STORE_POSTGRESQL)
+            cr_assert_eq(store_in_transaction(s), 1);
+        store_stmt_reset(st);
+        expect_usable(s, t);
+    }
+    /* The same in the caller's transaction: only the cursor goes. */
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    store_stmt_reset(st);
+    cr_assert_eq(store_in_transaction(s), 1);
+    cr_assert_eq(open_cursors(s), 0);
+    struct store_value v[] = {SV_INT(STREAM_ROWS + 1)};
+    execv_ok(s, Q("INSERT INTO %s (id) VALUES ($1)", I(t)), v, 1);
+    cr_assert_eq(store_commit(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(count_rows(s, t), STREAM_ROWS + 1);
+    execv_ok(s, Q("DELETE FROM %s WHERE id = $1", I(t)), v, 1);
+    /* Then a new stream reads everything. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 0, &last), STREAM_ROWS);
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    expect_usable(s, t);
+    /* Closing the connection with a FETCH in flight. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    store_close(s);
+}
+
+/* Step st to its end, checking ids from first; returns the rows read and the
+ * last step's result in *last (stream_read without the per-value checks). */
+static int64_t stream_count(store_stmt *st, int64_t first, int *last)
+{
+    int64_t n = 0;
+    while ((*last = store_step(st)) == STORE_ROW) {
+        cr_assert_eq(store_column_int(st, 0), first + n);
+        n++;
+    }
+    return n;
+}
+
+/* Does msg report the overflow of abs() (PostgreSQL: "bigint out of range",
+ * SQLite: "integer overflow")? */
+static int overflowed(const char *msg)
+{
+    return strstr(msg, "out of range") || strstr(msg, "overflow");
+}
+
+Test(store, stream_error_in_fetch_in_flight)
+{
+    store *s = open_db();
+    const char *t = T("stream_inflight_err");
+    make_stream_table(s, t, STREAM_ROWS);
+    /* Row 2500, in the second batch: abs() of the smallest int64 overflows on
+     * both backends (on PostgreSQL in the FETCH sent ahead when the first
+     * batch was taken). */
+    char bad[256]; /* its own copy: Q's buffers rotate */
+    snprintf(bad, sizeof bad,
+             "SELECT id, abs(CASE WHEN id = 2500 THEN -9223372036854775807 - 1 ELSE id END) "
+             "FROM %s ORDER BY id",
+             I(t));
+    int pg = store_backend(s) == STORE_POSTGRESQL;
+    store_stmt *st = NULL;
+    int last = 0;
+    cr_assert_eq(store_prepare_stream(s, bad, &st), 0, "%s", store_errmsg(s));
+    int64_t n = stream_count(st, 1, &last);
+    cr_assert_eq(last, ERR_STORE, "%s: %s", err_name(last), store_errmsg(s));
+    cr_assert_eq(n, pg ? STORE_STREAM_BATCH : 2499, "reported by the step that reaches it");
+    cr_assert(overflowed(store_errmsg(s)), "%s", store_errmsg(s));
+    if (pg)
+        cr_assert_eq(store_step(st), ERR_STORE, "and again until the reset");
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* A statement that reads the failed FETCH first: on PostgreSQL it fails
+     * (the FETCH aborted the stream's transaction) and says so, without taking
+     * the FETCH's error, which the stream still reports where it belongs. */
+    cr_assert_eq(store_prepare_stream(s, bad, &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_step(st), STORE_ROW, "%s", store_errmsg(s));
+    int64_t v = 0;
+    int rc = store_query_int(s, Q("SELECT count(*) FROM %s", I(t)), NULL, 0, &v);
+    if (pg) {
+        cr_assert_eq(rc, ERR_STORE);
+        const char *msg = store_errmsg(s);
+        cr_assert_not_null(strstr(msg, "current transaction is aborted"), "%s", msg);
+        cr_assert_not_null(strstr(msg, "FETCH of a stream failed"), "%s", msg);
+        cr_assert_null(strstr(msg, "out of range"), "%s", msg);
+    } else {
+        cr_assert_eq(rc, 1, "%s", store_errmsg(s));
+        cr_assert_eq(v, STREAM_ROWS);
+    }
+    n = 1 + stream_count(st, 2, &last);
+    cr_assert_eq(last, ERR_STORE, "%s: %s", err_name(last), store_errmsg(s));
+    cr_assert_eq(n, pg ? STORE_STREAM_BATCH : 2499);
+    cr_assert(overflowed(store_errmsg(s)), "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* Reset without reaching it: nothing reported, nothing left behind. */
+    cr_assert_eq(store_prepare_stream(s, bad, &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_step(st), STORE_ROW, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* In the caller's transaction, which the failure is the caller's to roll back. */
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_prepare_stream(s, bad, &st), 0, "%s", store_errmsg(s));
+    n = stream_count(st, 1, &last);
+    cr_assert_eq(last, ERR_STORE, "%s", store_errmsg(s));
+    cr_assert_eq(n, pg ? STORE_STREAM_BATCH : 2499);
+    store_stmt_reset(st);
+    cr_assert_eq(store_in_transaction(s), 1);
+    cr_assert_eq(store_rollback(s), 0, "%s", store_errmsg(s));
+    expect_usable(s, t);
+
+    /* Then a stream works. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 0, &last), STREAM_ROWS);
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    store_close(s);
+}
+
+Test(store, stream_two_interleaved_row_by_row)
+{
+    store *s = open_db();
+    const char *t = T("stream_rowwise");
+    make_stream_table(s, t, STREAM_ROWS);
+    store_stmt *a = NULL, *b = NULL, *c = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &a), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_prepare_stream(s, Q("SELECT id FROM %s ORDER BY id DESC", I(t)), &b), 0,
+                 "%s", store_errmsg(s));
+    char why[256] = "";
+    for (int64_t id = 1; id <= STREAM_ROWS; id++) {
+        cr_assert_eq(store_step(a), STORE_ROW, "a at %lld: %s", (long long)id, store_errmsg(s));
+        cr_assert(stream_row_ok(a, id, why, sizeof why), "%s", why);
+        cr_assert_eq(store_step(b), STORE_ROW, "b at %lld: %s", (long long)id, store_errmsg(s));
+        cr_assert_eq(store_column_int(b, 0), STREAM_ROWS + 1 - id);
+        if (id == 3 * STORE_STREAM_BATCH + 1) {
+            /* A third stream starts, reads a batch and a bit, and ends. */
+            int last = 0;
+            cr_assert_eq(store_prepare_stream(s, stream_sql(t), &c), 0, "%s", store_errmsg(s));
+            cr_assert_eq(stream_read(c, 1, STORE_STREAM_BATCH + 1, &last), STORE_STREAM_BATCH + 1);
+            store_stmt_reset(c);
+        }
+    }
+    cr_assert_eq(store_step(a), STORE_DONE, "%s", store_errmsg(s));
+    cr_assert_eq(store_step(b), STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(b);
+    store_stmt_reset(a);
+    expect_usable(s, t);
+    store_close(s);
+}
+
+Test(store, pg_stream_prefetch_with_copy_and_commit)
+{
+    store *s = open_db();
+    if (store_backend(s) != STORE_POSTGRESQL) {
+        store_close(s);
+        return; /* SQLite: a COPY and a COMMIT under an open read are its own matter */
+    }
+    const char *t = T("stream_copy"), *t2 = T("stream_copy_to");
+    make_stream_table(s, t, STREAM_ROWS);
+    exec_ok(s, Q("CREATE TABLE %s (id BIGINT)", I(t2)));
+    /* A load (COPY) in the caller's transaction with a FETCH in flight. */
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    store_stmt *st = NULL;
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    int last = 0;
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    const char *cols[] = {"id"};
+    store_loader *ld = NULL;
+    cr_assert_eq(store_loader_begin(s, NULL, t2, cols, 1, &ld), 0, "%s", store_errmsg(s));
+    for (int i = 0; i < 3; i++) {
+        struct store_value row[] = {SV_INT(i)};
+        cr_assert_eq(store_loader_row(ld, row), 0, "%s", store_errmsg(s));
+    }
+    cr_assert_eq(store_loader_end(ld, NULL), 0, "%s", store_errmsg(s));
+    cr_assert_eq(count_rows(s, t2), 3);
+    cr_assert_eq(stream_read(st, 2, 0, &last), STREAM_ROWS - 1, "%s", store_errmsg(s));
+    cr_assert_eq(last, STORE_DONE, "%s", store_errmsg(s));
+    store_stmt_reset(st);
+    cr_assert_eq(store_commit(s), 0, "%s", store_errmsg(s));
+    expect_usable(s, t);
+
+    /* A commit with a FETCH in flight commits. The cursor ends with its
+     * transaction: the stream fails once past the rows it holds, saying so. */
+    cr_assert_eq(store_begin(s), 0, "%s", store_errmsg(s));
+    struct store_value v[] = {SV_INT(7)};
+    execv_ok(s, Q("INSERT INTO %s VALUES ($1)", I(t2)), v, 1);
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    cr_assert_eq(store_commit(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_in_transaction(s), 0);
+    cr_assert_eq(count_rows(s, t2), 4, "committed");
+    int64_t n = 1 + stream_count(st, 2, &last);
+    cr_assert_eq(last, ERR_STORE, "%s: %s", err_name(last), store_errmsg(s));
+    cr_assert_not_null(strstr(store_errmsg(s), "does not exist"), "%s", store_errmsg(s));
+    cr_assert_geq(n, STORE_STREAM_BATCH);
+    cr_assert_lt(n, STREAM_ROWS);
+    store_stmt_reset(st);
+    expect_usable(s, t);
+
+    /* The same with a rollback, in the transaction the stream opened. */
+    cr_assert_eq(store_prepare_stream(s, stream_sql(t), &st), 0, "%s", store_errmsg(s));
+    cr_assert_eq(stream_read(st, 1, 1, &last), 1);
+    cr_assert_eq(store_rollback(s), 0, "%s", store_errmsg(s));
+    cr_assert_eq(store_in_transaction(s), 0);
+    n = 1 + stream_count(st, 2, &last);
+    cr_assert_eq(last, ERR_STORE, "%s: %s", err_name(last), store_errmsg(s));
+    cr_assert_not_null(strstr(store_errmsg(s), "does not exist"), "%s", store_errmsg(s));
+    cr_assert_geq(n, STORE_STREAM_BATCH);
+    store_stmt_reset(st);
+    expect_usable(s, t);
+    store_close(s);
+}
+
 Test(store, pool_release_resets_open_stream)
 {
     const char *t = T("pool_stream");
