@@ -108,41 +108,7 @@ static void write_dataset(struct json_writer *w, const struct catalog_dataset *d
                           const char *origin)
 {
     json_object_begin(w);
-    json_key(w, "name");
-    json_string(w, d->name);
-    json_key(w, "kind");
-    json_string(w, d->kind);
-    json_key(w, "columns");
-    json_array_begin(w);
-    for (size_t i = 0; i < d->ncols; i++) {
-        const struct catalog_column *c = &d->cols[i];
-        json_object_begin(w);
-        json_key(w, "name");
-        json_string(w, c->name);
-        json_key(w, "type");
-        json_string(w, coltype_name(c->type));
-        json_key(w, "label");
-        json_string(w, c->label);
-        json_key(w, "nullable");
-        json_bool(w, c->nullable && !c->generated);
-        json_object_end(w);
-    }
-    json_array_end(w);
-    json_key(w, "key");
-    json_array_begin(w);
-    for (size_t i = 0; i < d->nkey; i++)
-        json_string(w, d->key[i]);
-    json_array_end(w);
-    json_key(w, "row_count");
-    json_int(w, d->row_count);
-    json_key(w, "source");
-    json_string(w, d->source);
-    json_key(w, "public");
-    json_bool(w, d->is_public);
-    json_key(w, "created_at");
-    json_string(w, d->created_at);
-    json_key(w, "updated_at");
-    json_string(w, d->updated_at);
+    catalog_write_members(d, w);
     json_key(w, "links");
     json_object_begin(w);
     json_key(w, "self");

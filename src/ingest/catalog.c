@@ -256,13 +256,19 @@ int catalog_set_public(store *s, const char *name, int is_public)
 void catalog_write_json(const struct catalog_dataset *d, struct json_writer *w)
 {
     json_object_begin(w);
+    catalog_write_members(d, w);
+    json_object_end(w);
+}
+
+void catalog_write_members(const struct catalog_dataset *d, struct json_writer *w)
+{
     json_key(w, "name");
     json_string(w, d->name);
     json_key(w, "kind");
     json_string(w, d->kind);
     json_key(w, "columns");
     write_columns(d, w);
-    json_key(w, "primary_key");
+    json_key(w, "key");
     write_key(d, w);
     json_key(w, "row_count");
     json_int(w, d->row_count);
@@ -274,5 +280,4 @@ void catalog_write_json(const struct catalog_dataset *d, struct json_writer *w)
     json_string(w, d->created_at);
     json_key(w, "updated_at");
     json_string(w, d->updated_at);
-    json_object_end(w);
 }

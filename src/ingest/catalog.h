@@ -80,9 +80,12 @@ void catalog_list_free(struct catalog_dataset **list, size_t n);
 const struct catalog_column *catalog_column_find(const struct catalog_dataset *d, const char *name);
 
 /* Write the dataset as a JSON object: name, kind, columns [{name, type,
- * label, nullable, generated}], primary_key, row_count, source, public,
- * created_at, updated_at. */
+ * label, nullable, generated}], key, row_count, source, public, created_at,
+ * updated_at. The same document the data API serves (which adds links). */
 void catalog_write_json(const struct catalog_dataset *d, struct json_writer *w);
+
+/* The same members, into an object the caller has begun (and ends). */
+void catalog_write_members(const struct catalog_dataset *d, struct json_writer *w);
 
 /* Parse the stored JSON of the columns and the key into d (appending to
  * d->cols / d->key). ERR_STORE for a document that is not what catalog_save

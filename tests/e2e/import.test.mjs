@@ -60,7 +60,7 @@ for (const name of names) {
     for (const [col, label] of Object.entries(spec.labels || {})) {
       assert.equal(d.columns.find((c) => c.name === col).label, label);
     }
-    assert.deepEqual(d.primary_key, spec.key || ['id']);
+    assert.deepEqual(d.key, spec.key || ['id']);
     const rows = readRows(dir, url, 'ds');
     assert.equal(rows.length, spec.rows.length);
     assert.equal(d.row_count, spec.rows.length);

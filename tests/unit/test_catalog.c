@@ -188,7 +188,7 @@ Test(catalog, json_has_the_documented_fields)
         "\"kind\":\"table\"",
         "{\"name\":\"full_name\",\"type\":\"text\",\"label\":\"Full \\\"Name\\\"\","
         "\"nullable\":true,\"generated\":false}",
-        "\"primary_key\":[\"id\"]",
+        "\"key\":[\"id\"]",
         "\"row_count\":42",
         "\"public\":false"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)

@@ -35,7 +35,7 @@ function normalise(type, v) {
 export function readRows(dir, url, name) {
   const d = showDataset(dir, url, name);
   assert.ok(d, `no dataset ${name}`);
-  const order = d.primary_key.map(quoteIdent).join(', ');
+  const order = d.key.map(quoteIdent).join(', ');
   let q;
   if (isPg) {
     q = `SELECT row_to_json(_r_) FROM public.${quoteIdent(name)} _r_ ORDER BY ${order}`;
