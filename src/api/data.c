@@ -247,8 +247,7 @@ static int build_next(http_req *r, const char *origin, const char *cursor, struc
     return rc;
 }
 
-/* ---- a JSON page ------------------------------------------------------------------------------
- */
+/* ---- a JSON page ------------------------------------------------------------------- */
 
 struct page {
     const struct catalog_dataset *d;
@@ -701,8 +700,7 @@ static void serve_export(http_req *r, store *s, const struct catalog_dataset *d,
     http_reply_stream(r, 200, type, export_fill, export_free, e);
 }
 
-/* ---- the rows route ----------------------------------------------------------------------------
- */
+/* ---- the rows route ---------------------------------------------------------------- */
 
 static void reply_bad_query(http_req *r, const struct dq_error *err)
 {
