@@ -184,7 +184,8 @@ void data_read(http_req *r)
 
 /* The key of a column in a records row or an NDJSON line: its name escaped and
  * quoted once, written as it is for every row. From a (or malloc when a is
- * NULL); NULL when out of memory. */
+ * NULL: NULL when out of memory). Column names are at most 63 bytes, so the
+ * writer cannot run out of room. */
 static char *quoted_key(const char *name, struct arena *a, size_t *len)
 {
     struct buf b;
@@ -291,21 +292,16 @@ static void write_row(struct page *pg, store_stmt *st)
 }
 
 /* Keep the sort values of the current row (copied: the row goes at the next step). */
-static int keep_last(struct page *pg, store_stmt *st, struct arena *a)
+static void keep_last(struct page *pg, store_stmt *st, struct arena *a)
 {
     for (size_t i = 0; i < pg->q->nsort; i++) {
         size_t at = pg->sql->sort_at[i];
         enum coltype t = pg->d->cols[pg->sql->cols[at]].type;
         struct store_value v = rowenc_value(st, (int)at, t, pg->backend);
-        if (v.type == STORE_TEXT) {
-            char *copy = arena_strndup(a, v.v.s.p, v.v.s.n);
-            if (!copy)
-                return ERR_NOMEM;
-            v.v.s.p = copy;
-        }
+        if (v.type == STORE_TEXT)
+            v.v.s.p = arena_strndup(a, v.v.s.p, v.v.s.n);
         pg->last[i] = v;
     }
-    return 0;
 }
 
 /* The cursor of a last row whose sort values are too long to carry (a long
@@ -315,8 +311,6 @@ static int encode_row_cursor(const unsigned char *key, const struct dq_query *q,
 {
     struct store_value *v = arena_calloc(a, q->nkey + 1, sizeof *v);
     uint32_t nulls = 0;
-    if (!v)
-        return ERR_NOMEM;
     for (size_t i = 0; i < q->nsort; i++)
         if (last[i].type == STORE_NULL)
             nulls |= 1u << i;
@@ -340,8 +334,8 @@ static int write_rows(struct page *pg, store_stmt *st, struct arena *a)
             break;
         }
         write_row(pg, st);
-        if (++n == pg->q->page_size && (rc = keep_last(pg, st, a)) < 0)
-            break;
+        if (++n == pg->q->page_size)
+            keep_last(pg, st, a);
     }
     json_array_end(&pg->w);
     return rc < 0 ? rc : 0;
@@ -460,14 +454,11 @@ static int build_page(http_req *r, store *s, const struct catalog_dataset *d,
         goto out;
     struct page pg = {.d = d, .q = q, .sql = &sql, .backend = store_backend(s)};
     pg.last = arena_calloc(a, q->nsort, sizeof *pg.last);
-    pg.keys = arena_calloc(a, sql.nout, sizeof *pg.keys);
-    pg.key_len = arena_calloc(a, sql.nout, sizeof *pg.key_len);
-    for (size_t i = 0; pg.keys && pg.key_len && i < sql.nout; i++)
-        if (!(pg.keys[i] = quoted_key(d->cols[sql.cols[i]].name, a, &pg.key_len[i])))
-            pg.keys = NULL;
-    if (!pg.last || !pg.keys || !pg.key_len) {
-        rc = ERR_NOMEM;
-        goto out;
+    if (q->orientation == DQ_RECORDS) {
+        pg.keys = arena_calloc(a, sql.nout, sizeof *pg.keys);
+        pg.key_len = arena_calloc(a, sql.nout, sizeof *pg.key_len);
+        for (size_t i = 0; i < sql.nout; i++)
+            pg.keys[i] = quoted_key(d->cols[sql.cols[i]].name, a, &pg.key_len[i]);
     }
     json_init(&pg.w, body);
     json_object_begin(&pg.w);

@@ -25,7 +25,7 @@ struct sql_b {
 static void put(struct sql_b *b, const char *s)
 {
     if (!b->err && buf_puts(&b->sql, s) < 0)
-        b->err = ERR_NOMEM;
+        b->err = ERR_TOOBIG;
 }
 
 static void put_col(struct sql_b *b, size_t col)
@@ -46,24 +46,20 @@ static void put_param(struct sql_b *b, struct store_value v)
             return;
         }
         struct store_value *p = arena_alloc(b->a, cap * sizeof *p);
-        if (!p) {
-            b->err = ERR_NOMEM;
-            return;
-        }
         if (b->nparams)
             memcpy(p, b->params, b->nparams * sizeof *p);
         b->params = p, b->cap = cap;
     }
     b->params[b->nparams++] = v;
     if (buf_printf(&b->sql, "$%zu", b->nparams) < 0)
-        b->err = ERR_NOMEM;
+        b->err = ERR_TOOBIG;
 }
 
 /* "$k" of the bind added last (a value used twice in one expression). */
 static void put_last_param(struct sql_b *b)
 {
     if (!b->err && buf_printf(&b->sql, "$%zu", b->nparams) < 0)
-        b->err = ERR_NOMEM;
+        b->err = ERR_TOOBIG;
 }
 
 static int col_nullable(const struct sql_b *b, size_t col)
@@ -269,7 +265,7 @@ static void put_row_ref(struct sql_b *b, const struct position *p, size_t col)
     for (size_t k = 0; k < q->nkey; k++) {
         if (q->key_cols[k] == col) {
             if (!b->err && buf_printf(&b->sql, "$%zu", p->key_param[k]) < 0)
-                b->err = ERR_NOMEM;
+                b->err = ERR_TOOBIG;
             return;
         }
     }
@@ -280,7 +276,7 @@ static void put_row_ref(struct sql_b *b, const struct position *p, size_t col)
         put(b, k ? " AND " : " WHERE ");
         put_col(b, q->key_cols[k]);
         if (!b->err && buf_printf(&b->sql, " = $%zu", p->key_param[k]) < 0)
-            b->err = ERR_NOMEM;
+            b->err = ERR_TOOBIG;
     }
     put(b, ")");
 }
@@ -381,10 +377,6 @@ static void bind_row_keys(struct sql_b *b, struct position *p)
 {
     const struct dq_query *q = p->q;
     p->key_param = arena_alloc(b->a, (q->nkey ? q->nkey : 1) * sizeof *p->key_param);
-    if (!p->key_param) {
-        b->err = ERR_NOMEM;
-        return;
-    }
     size_t mark = b->sql.len;
     for (size_t k = 0; k < q->nkey; k++) {
         put_param(b, q->after_row[k]); /* writes "$n": taken back below */
@@ -441,11 +433,8 @@ static void builder_init(struct sql_b *b, const struct catalog_dataset *d,
 static int builder_finish(struct sql_b *b, struct dsql *out)
 {
     int rc = b->err;
-    if (rc == 0) {
+    if (rc == 0)
         out->sql = arena_strndup(b->a, buf_cstr(&b->sql), b->sql.len);
-        if (!out->sql)
-            rc = ERR_NOMEM;
-    }
     out->params = b->params;
     out->nparams = b->nparams;
     buf_free(&b->sql);
@@ -453,12 +442,10 @@ static int builder_finish(struct sql_b *b, struct dsql *out)
 }
 
 /* The returned columns: the output ones, then sort columns not among them. */
-static int plan_columns(const struct dq_query *q, struct arena *a, struct dsql *out)
+static void plan_columns(const struct dq_query *q, struct arena *a, struct dsql *out)
 {
     out->cols = arena_alloc(a, (q->nselect + q->nsort) * sizeof *out->cols);
     out->sort_at = arena_alloc(a, q->nsort * sizeof *out->sort_at);
-    if (!out->cols || !out->sort_at)
-        return ERR_NOMEM;
     memcpy(out->cols, q->select, q->nselect * sizeof *out->cols);
     out->ncols = out->nout = q->nselect;
     for (size_t i = 0; i < q->nsort; i++) {
@@ -469,16 +456,13 @@ static int plan_columns(const struct dq_query *q, struct arena *a, struct dsql *
             out->cols[out->ncols++] = q->sort[i].col;
         out->sort_at[i] = at;
     }
-    return 0;
 }
 
 int dsql_rows(const struct catalog_dataset *d, enum store_backend_kind backend,
               const struct dq_query *q, int64_t limit, struct arena *a, struct dsql *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = plan_columns(q, a, out);
-    if (rc < 0)
-        return rc;
+    plan_columns(q, a, out);
     struct sql_b b;
     builder_init(&b, d, backend, a);
     int where = 0;

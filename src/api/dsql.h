@@ -64,7 +64,8 @@ struct dsql {
 
 /* The page query (limit > 0: LIMIT limit) or the whole-result query (limit 0:
  * no LIMIT, for exports). Returns 0, ERR_INVAL (a name store_quote_ident
- * refuses: not expected for catalog names), ERR_NOMEM. */
+ * refuses: not expected for catalog names), or ERR_TOOBIG (SQL over 1 MiB or
+ * more than 65535 binds: beyond what dquery's limits allow). */
 int dsql_rows(const struct catalog_dataset *d, enum store_backend_kind backend,
               const struct dq_query *q, int64_t limit, struct arena *a, struct dsql *out);
 

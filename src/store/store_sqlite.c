@@ -263,6 +263,25 @@ out:
     return rc;
 }
 
+/* A prepared statement in use, not yet in a list: the cache's or the streams'. */
+static int stmt_new(store *s, const char *sql, unsigned flags, struct sq_stmt **out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_raw(conn_of(s), sql, flags, &st);
+    if (rc < 0)
+        return rc;
+    struct sq_stmt *e = calloc(1, sizeof *e);
+    char *copy = strdup(sql);
+    if (!e || !copy)
+        abort();
+    e->base.s = s;
+    e->st = st;
+    e->sql = copy;
+    e->in_use = 1;
+    *out = e;
+    return 0;
+}
+
 static int sq_prepare(store *s, const char *sql, store_stmt **out)
 {
     struct sq_conn *c = conn_of(s);
@@ -276,19 +295,11 @@ static int sq_prepare(store *s, const char *sql, store_stmt **out)
             return 0;
         }
     }
-    sqlite3_stmt *st = NULL;
-    int rc = prepare_raw(c, sql, SQLITE_PREPARE_PERSISTENT, &st);
+    struct sq_stmt *e = NULL;
+    int rc = stmt_new(s, sql, SQLITE_PREPARE_PERSISTENT, &e);
     if (rc < 0)
         return rc;
-    struct sq_stmt *e = calloc(1, sizeof *e);
-    char *copy = strdup(sql);
-    if (!e || !copy)
-        abort();
-    e->base.s = s;
-    e->st = st;
-    e->sql = copy;
     e->hash = h;
-    e->in_use = 1;
     store__lru_push_front(&c->cache, &e->lru);
     cache_evict(c);
     *out = &e->base;
@@ -298,18 +309,10 @@ static int sq_prepare(store *s, const char *sql, store_stmt **out)
 static int sq_prepare_stream(store *s, const char *sql, store_stmt **out)
 {
     struct sq_conn *c = conn_of(s);
-    sqlite3_stmt *st = NULL;
-    int rc = prepare_raw(c, sql, 0, &st);
+    struct sq_stmt *e = NULL;
+    int rc = stmt_new(s, sql, 0, &e);
     if (rc < 0)
         return rc;
-    struct sq_stmt *e = calloc(1, sizeof *e);
-    char *copy = strdup(sql);
-    if (!e || !copy)
-        abort();
-    e->base.s = s;
-    e->st = st;
-    e->sql = copy;
-    e->in_use = 1;
     e->stream = 1;
     store__lru_push_front(&c->streams, &e->lru);
     *out = &e->base;
